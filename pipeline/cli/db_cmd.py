@@ -11,7 +11,7 @@ app = typer.Typer(help="Database schema: upgrade and show the revision.", no_arg
 
 
 @app.command("upgrade")
-def upgrade_cmd(ctx: typer.Context, revision: str = typer.Argument("head")) -> None:
+def upgrade_cmd(ctx: typer.Context, revision: str = typer.Argument("heads")) -> None:
     """Apply migrations (they also run automatically on first use)."""
     db: Database = state(ctx).db
     engine = make_engine(db.url)

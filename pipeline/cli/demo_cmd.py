@@ -39,7 +39,7 @@ def summary_table(db: Database, model_version: str) -> Table:
                 .join(Listing, Listing.id == Prediction.listing_id)
                 .where(Listing.site_id == site.id, Prediction.model_version == model_version)
             )
-            scored = session.scalar(select(func.count()).select_from(preds.group_by(None).subquery()))
+            scored = session.scalar(preds.with_only_columns(func.count()))
             per_cat = dict(session.execute(preds.where(Prediction.flag.is_(True)).group_by(Prediction.category)).all())
             table.add_row(
                 site.name, str(n), str(scored), str(sum(per_cat.values())),

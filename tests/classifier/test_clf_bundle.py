@@ -1,0 +1,108 @@
+import json
+import shutil
+
+import pytest
+
+from classifier import CATEGORIES, Model, ModelIntegrityError, load_model
+from classifier.bundle import CARD_FILE, META_FILE, MODEL_FILE
+
+RECORDS = [
+    {"title": "出老象牙手镯", "text": "白货，包真，加微信私聊"},
+    {"title": "Used road bike, 54cm", "text": "new tyres, collection only"},
+    {"text": "ban dua nga voi, inbox"},
+    {"title": "🐘🐘"},
+]
+
+
+def test_model_folder_contents(toy_model_dir):
+    assert {p.name for p in toy_model_dir.iterdir()} == {MODEL_FILE, META_FILE, CARD_FILE}
+    meta = json.loads((toy_model_dir / META_FILE).read_text(encoding="utf-8"))
+    for key in ("name", "version", "created_at", "seed", "python", "sklearn", "numpy", "data",
+                "threshold", "target_recall", "categories", "metrics", "files"):
+        assert key in meta, key
+    assert meta["name"] == "toy"
+    name, stamp, digest = meta["version"].rsplit("-", 2)
+    assert name == "toy" and len(stamp) == 14 and digest == meta["data"]["sha256"][:8]
+    assert meta["data"]["n_per_label"] == {"positive": 17, "negative": 23}
+    assert meta["categories"] == list(CATEGORIES)
+    cv = meta["metrics"]["cross_validated"]
+    assert set(cv["per_lang"]) == {"zh", "vi", "en"}
+    assert 0.0 <= cv["overall"]["precision"] <= 1.0
+    assert set(meta["files"]) == {MODEL_FILE, CARD_FILE}
+    card = (toy_model_dir / CARD_FILE).read_text(encoding="utf-8")
+    assert meta["version"] in card and "Intended use" in card and "Limits" in card
+
+
+def test_load_and_predict_schema(toy_model_dir):
+    model = load_model(toy_model_dir)
+    assert isinstance(model, Model)
+    assert model.version.startswith("toy-")
+    assert model.threshold == model.estimator.threshold_
+    out = model.predict(RECORDS)
+    assert len(out) == len(RECORDS)
+    for row in out:
+        assert set(row) == {"score", "flag", "category", "lang", "evidence"}
+        assert isinstance(row["score"], float) and 0.0 <= row["score"] <= 1.0
+        assert row["flag"] is (row["score"] >= model.threshold)
+        assert row["category"] in CATEGORIES
+        assert (row["category"] == "none") is (not row["flag"])
+        assert row["lang"] in ("zh", "vi", "en", "other")
+        assert isinstance(row["evidence"], list) and len(row["evidence"]) <= 8
+        assert all(isinstance(e, str) and e for e in row["evidence"])
+    assert out[0]["lang"] == "zh" and "象牙" in " ".join(out[0]["evidence"])
+    assert model.predict([]) == []
+    with pytest.raises(TypeError):
+        model.predict(RECORDS[0])
+
+
+@pytest.fixture
+def copy_of(toy_model_dir, tmp_path):
+    dst = tmp_path / "copy"
+    shutil.copytree(toy_model_dir, dst)
+    return dst
+
+
+def test_tampered_model_refused(copy_of):
+    with (copy_of / MODEL_FILE).open("ab") as fh:
+        fh.write(b"\0")
+    with pytest.raises(ModelIntegrityError, match=r"file model\.joblib sha256 mismatch — refusing to load"):
+        load_model(copy_of)
+
+
+def test_edited_card_refused(copy_of):
+    (copy_of / CARD_FILE).write_text("all good, trust me", encoding="utf-8")
+    with pytest.raises(ModelIntegrityError, match="MODEL_CARD.md sha256 mismatch"):
+        load_model(copy_of)
+
+
+def test_missing_files_refused(copy_of, tmp_path):
+    (copy_of / MODEL_FILE).unlink()
+    with pytest.raises(ModelIntegrityError, match="model.joblib is missing"):
+        load_model(copy_of)
+    with pytest.raises(ModelIntegrityError, match="not a directory"):
+        load_model(tmp_path / "nowhere")
+
+
+def test_missing_or_broken_meta_refused(copy_of):
+    meta_path = copy_of / META_FILE
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    meta["files"].pop(MODEL_FILE)
+    meta_path.write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(ModelIntegrityError, match="lists no model.joblib"):
+        load_model(copy_of)
+    meta_path.write_text("{", encoding="utf-8")
+    with pytest.raises(ModelIntegrityError, match="not valid JSON"):
+        load_model(copy_of)
+    meta_path.unlink()
+    with pytest.raises(ModelIntegrityError, match="meta.json is missing"):
+        load_model(copy_of)
+
+
+def test_retraining_replaces_folder_atomically(toy_model_dir, mini_records, tmp_path):
+    from classifier import train_model
+
+    out = tmp_path / "m"
+    first = train_model(mini_records, out, name="a", n_splits=2)
+    second = train_model(mini_records, out, name="b", n_splits=2)
+    assert load_model(out).version == second.version != first.version
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]

@@ -1,0 +1,83 @@
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+
+from classifier import CATEGORIES, LANGS, WildwatchClassifier
+from classifier.model import threshold_for_recall
+
+CLEAR_POSITIVE = {"title": "Cần bán vòng ngà voi thật", "text": "vòng ngà voi lâu năm, ai cần ib zalo"}
+HARD_NEGATIVE = {"title": "Ivory white wedding dress", "text": "ivory colour lace dress, size 12, worn once"}
+
+
+def test_categories_contract():
+    assert CATEGORIES == ("ivory", "rhino_horn", "pangolin", "big_cat", "bear", "turtle_tortoise",
+                          "bird", "primate", "reptile_amphibian", "marine", "other_mammal",
+                          "plant_timber", "none")
+    assert LANGS == ("zh", "vi", "en", "other")
+
+
+def test_estimator_conventions():
+    est = WildwatchClassifier(C=3.0, target_recall=0.9, seed=7)
+    params = est.get_params()
+    assert params["C"] == 3.0 and params["target_recall"] == 0.9 and params["seed"] == 7
+    twin = clone(est)
+    assert twin is not est and twin.get_params() == params
+    est.set_params(C=1.0)
+    assert est.C == 1.0
+    assert not [k for k in vars(est) if k.endswith("_")]  # __init__ learns nothing
+
+
+def test_not_fitted():
+    est = WildwatchClassifier()
+    for method in (est.predict, est.predict_proba, est.describe):
+        with pytest.raises(NotFittedError):
+            method([CLEAR_POSITIVE])
+
+
+def test_fit_rejects_single_class_and_bad_labels(mini_records):
+    with pytest.raises(ValueError, match="two positive"):
+        WildwatchClassifier().fit(mini_records[:3], ["positive"] * 3)
+    with pytest.raises(ValueError, match="labels"):
+        WildwatchClassifier().fit(mini_records[:2], ["yes", "no"])
+
+
+@pytest.fixture(scope="module")
+def fitted(mini_records):
+    y = [r["label"] for r in mini_records]
+    cats = [r["category"] for r in mini_records]
+    return WildwatchClassifier(cv=3, target_recall=0.9).fit(mini_records, y, categories=cats)
+
+
+def test_fitted_attributes_and_sklearn_api(fitted, mini_records):
+    assert list(fitted.classes_) == ["negative", "positive"]
+    assert 0.0 < fitted.threshold_ < 1.0
+    proba = fitted.predict_proba(mini_records)
+    assert proba.shape == (40, 2) and np.allclose(proba.sum(axis=1), 1.0)
+    pred = fitted.predict(mini_records)
+    assert set(pred) <= {"positive", "negative"}
+    # a clone is unfitted again
+    with pytest.raises(NotFittedError):
+        clone(fitted).predict([CLEAR_POSITIVE])
+
+
+def test_flags_clear_positive_not_hard_negative(fitted):
+    pos, neg = fitted.describe([CLEAR_POSITIVE, HARD_NEGATIVE])
+    assert pos["flag"] and pos["category"] == "ivory" and pos["lang"] == "vi"
+    assert pos["score"] > neg["score"]
+    assert not neg["flag"] and neg["category"] == "none" and neg["lang"] == "en"
+    assert "ngà voi" in pos["evidence"]
+
+
+def test_accepts_plain_strings(fitted):
+    out = fitted.describe(["出老象牙手镯，加微信私聊", ""])
+    assert out[0]["lang"] == "zh" and out[1]["lang"] == "other"
+    assert 0.0 <= out[1]["score"] <= 1.0
+
+
+def test_threshold_for_recall():
+    y = np.array([1, 1, 1, 1, 0, 0])
+    s = np.array([0.9, 0.8, 0.7, 0.2, 0.6, 0.1])
+    assert threshold_for_recall(y, s, 0.75) == 0.7
+    assert threshold_for_recall(y, s, 1.0) == 0.2
+    assert threshold_for_recall(y, s, 0.95) == 0.2
