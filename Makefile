@@ -4,12 +4,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test install lint bench clean
+.PHONY: demo test test-drain install lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,st]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -21,6 +21,10 @@ demo: $(STAMP)
 ## make test: set up, then run the whole test suite (SQLite and the PostgreSQL server on 127.0.0.1:5432)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## make test-drain: the review-queue concurrency test at full size (10,000 items; several minutes)
+test-drain: $(STAMP)
+	WILDWATCH_DRAIN_ITEMS=10000 $(BIN)/python -m pytest -q tests/pipeline/test_concurrency.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check crawlers classifier pipeline demo tests bench

@@ -35,3 +35,14 @@ class ListingItem:
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
     fetched_at: datetime | None = None
+
+
+@dataclass
+class GoneItem:
+    """A detail page that answered 404 / 410: the listing it showed was taken down."""
+
+    site: str
+    url: str
+    external_id: str
+    status: int
+    fetched_at: datetime | None = None

@@ -9,20 +9,21 @@ Vietnamese shorthand (``1tr2``, ``2 triệu``, ``850k``), currency words (``元`
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from price_parser import Price
 
 # Currency symbols and words → ISO 4217.
-_CURRENCY = [
+_CURRENCY = [  # most specific first: HK$ before $
+    (re.compile(r"hk\$|hkd|港[币元]", re.I), "HKD"),
     (re.compile(r"us\$|usd|\$", re.I), "USD"),
-    (re.compile(r"[¥￥]|元|rmb|cny|块", re.I), "CNY"),
+    (re.compile(r"[¥￥]|元|rmb|cny|块|\byuan\b", re.I), "CNY"),
     (re.compile(r"vn[dđ]|[đ₫]|triệu|\btr\b|\d\s*tr\d*\b|nghìn|ngàn", re.I), "VND"),
     (re.compile(r"£|gbp", re.I), "GBP"),
     (re.compile(r"€|eur", re.I), "EUR"),
-    (re.compile(r"hk\$|hkd", re.I), "HKD"),
 ]
 _ON_REQUEST = re.compile(
     r"面议|议价|私聊|价格私|ib\s*gi[aá]|inbox|th[oỏ]a\s*thu[aậ]n|li[eê]n\s*h[eệ]|make\s*(an\s*)?offer"
@@ -44,9 +45,9 @@ def parse_price(raw: str | None, lang: str | None = None) -> tuple[Decimal | Non
         value = _decimal(m.group(1)) * 1_000_000
         if m.group(2):
             value += Decimal(m.group(2).ljust(3, "0")[:3]) * 1000
-        return value, "VND"
+        return _whole(value), "VND"
     if (m := _THOUSAND_K.search(text)) and (currency in (None, "VND")) and lang == "vi":
-        return _decimal(m.group(1)) * 1000, "VND"
+        return _whole(_decimal(m.group(1)) * 1000), "VND"
     price = Price.fromstring(text)
     if price.amount is None:
         return None, None
@@ -55,6 +56,11 @@ def parse_price(raw: str | None, lang: str | None = None) -> tuple[Decimal | Non
     if currency is None and lang:
         currency = {"zh": "CNY", "vi": "VND"}.get(lang)
     return price.amount, currency
+
+
+def _whole(value: Decimal) -> Decimal:
+    """``Decimal('4500000.0')`` → ``Decimal('4500000')``: shorthand amounts are whole dong."""
+    return value.quantize(Decimal(1)) if value == value.to_integral_value() else value
 
 
 def _decimal(number: str) -> Decimal:
@@ -78,11 +84,28 @@ def parse_posted(
     """
     if not raw or not raw.strip():
         return None
+    # dateparser takes ~5 ms a call; a site repeats its date strings ("2 giờ trước", "昨天 14:20")
+    # on every page, so results are cached per minute of fetch time.
+    minute = now.astimezone(timezone.utc).replace(second=0, microsecond=0)
+    parsed = _parse_posted_cached(raw.strip(), minute, lang, tz)
+    return None if parsed is None else parsed + (now - minute if _is_relative(raw) else timedelta(0))
+
+
+_RELATIVE = re.compile(r"trước|前|ago|giây|phút|分钟|秒|hour|minute|second|giờ|小时", re.I)
+
+
+def _is_relative(raw: str) -> bool:
+    """A date counted back from now to the second ("5 phút trước"), which caching must not round."""
+    return bool(_RELATIVE.search(raw)) and not re.search(r"\d{1,2}:\d{2}", raw)
+
+
+@lru_cache(maxsize=4096)
+def _parse_posted_cached(raw: str, now: datetime, lang: str | None, tz: str) -> datetime | None:
     import dateparser  # slow to import; only crawls need it
 
     local_now = now.astimezone(ZoneInfo(tz)).replace(tzinfo=None)
     parsed = dateparser.parse(
-        raw.strip(),
+        raw,
         languages=_DATEPARSER_LANGS.get(lang or "", ["zh", "vi", "en"]),
         settings={
             "RELATIVE_BASE": local_now,

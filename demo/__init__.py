@@ -1,5 +1,5 @@
 """Local demo sites (zh / vi / en marketplaces) for ``wildwatch demo`` and the tests."""
 
-from demo.server import BAD_PAGES, SITES, DemoSites, RequestRecord
+from demo.server import ALL_SITES, BAD_PAGES, EXTRA_SITES, SITES, DemoSites, RequestRecord
 
-__all__ = ["BAD_PAGES", "SITES", "DemoSites", "RequestRecord"]
+__all__ = ["ALL_SITES", "BAD_PAGES", "EXTRA_SITES", "SITES", "DemoSites", "RequestRecord"]

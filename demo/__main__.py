@@ -3,7 +3,7 @@
 import argparse
 import threading
 
-from demo.server import SITES, DemoSites
+from demo.server import ALL_SITES, SITES, DemoSites
 
 
 def main(argv=None):
@@ -18,10 +18,14 @@ def main(argv=None):
         help="port of the first site, the others follow (0: ephemeral ports)",
     )
     parser.add_argument("--data-dir", help="directory with <site>/listings.json")
+    parser.add_argument(
+        "--all", action="store_true", help="also the JSON-API site, the forum and the hostile site"
+    )
     args = parser.parse_args(argv)
-    ports = {name: args.port_base and args.port_base + i for i, name in enumerate(SITES)}
+    names = ALL_SITES if args.all else SITES
+    ports = {name: args.port_base and args.port_base + i for i, name in enumerate(names)}
     try:
-        sites = DemoSites(args.host, ports, args.data_dir)
+        sites = DemoSites(args.host, ports, args.data_dir, names=names)
     except (OSError, ValueError) as exc:
         parser.exit(1, f"cannot start the demo sites: {exc}\n")
     with sites:

@@ -1,10 +1,15 @@
-"""Local demo sites: three marketplaces served on 127.0.0.1 by the standard library.
+"""Local demo sites served on 127.0.0.1 by the standard library.
 
     with DemoSites() as sites:          # each site on an ephemeral port, in daemon threads
         sites.urls["zh_market"]         # "http://127.0.0.1:41234"
         sites.requests                  # [RequestRecord(site, method, path, status, time), ...]
+    with DemoSites(names=ALL_SITES):    # also the JSON-API site, the forum and the hostile site
 
-Each site serves ``<data_dir>/<site>/listings.json`` (newest first). Some pages are bad on
+``SITES`` are the three marketplaces (``wildwatch demo`` crawls them); ``EXTRA_SITES`` are
+``vi_api`` (listings from a JSON API, demo/api.py), ``zh_forum`` (a Discuz!-style forum,
+demo/forum.py) and ``hostile`` (everything a crawler hates, demo/hostile.py).
+
+Each marketplace serves ``<data_dir>/<site>/listings.json`` (newest first). Some pages are bad on
 purpose (``BAD_PAGES``) so that crawls meet what real sites do: 500s, broken HTML, lying charsets.
 """
 
@@ -17,9 +22,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+from demo.api import ViApi
+from demo.forum import ZhForum, load_forum
+from demo.hostile import Hostile
 from demo.pages import SITE_CLASSES
+from demo.reply import Reply
 
 SITES = tuple(SITE_CLASSES)  # ("zh_market", "vi_classifieds", "en_market")
+EXTRA_SITES = ("vi_api", "zh_forum", "hostile")
+ALL_SITES = SITES + EXTRA_SITES
+# What `wildwatch demo` could crawl in well under a minute: not the hostile site (slow on purpose).
+DEMO_SITES = SITES + ("vi_api", "zh_forum")
 DATA_DIR = Path(__file__).parent / "sites"
 ROBOTS = "User-agent: *\nDisallow: /admin/\n"
 LIED_CHARSET = "iso-8859-1"
@@ -126,18 +139,37 @@ class Handler(BaseHTTPRequestHandler):
     def answer(self, send_body):
         app = self.server.app
         try:
-            status, ctype, text = app(self.path)
-        except Exception:  # noqa: BLE001 -- a bug in a page is a 500, not a dropped connection
+            result = app(self.path)
+        except Exception:
             traceback.print_exc()
-            status, ctype, text = 500, "text/plain; charset=utf-8", "500 Internal Server Error\n"
-        body = text.encode(app.site.charset, "xmlcharrefreplace")  # GBK has no emoji: &#128024;
-        self.server.record(RequestRecord(app.name, self.command, self.path, status, time.time()))
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
+            result = 500, "text/plain; charset=utf-8", "500 Internal Server Error\n"
+        if not isinstance(result, Reply):
+            status, ctype, text = result
+            body = text.encode(app.site.charset, "xmlcharrefreplace")  # GBK has no emoji: &#128024;
+            result = Reply(status, body, [("Content-Type", ctype)])
+        self.server.record(RequestRecord(app.name, self.command, self.path, result.status, time.time()))
+        if result.delay:
+            time.sleep(result.delay)
+        try:
+            self.send_reply(result, send_body)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up (too large, timeout)
+            self.close_connection = True
+
+    def send_reply(self, reply, send_body):
+        self.send_response(reply.status)
+        for name, value in reply.headers:
+            self.send_header(name, value)
+        if reply.chunks is None:
+            self.send_header("Content-Length", str(len(reply.body)))
+        else:  # close-delimited: the client learns the size only by reading it all
+            self.close_connection = True
+            self.send_header("Connection", "close")
         self.end_headers()
-        if send_body:
-            self.wfile.write(body)
+        if not send_body:
+            return
+        self.wfile.write(reply.body)
+        for chunk in reply.chunks or ():
+            self.wfile.write(chunk)
 
     def log_message(self, format, *args):
         pass
@@ -149,20 +181,36 @@ def load_listings(data_dir, name):
         return json.load(f)
 
 
+def make_app(name, data_dir):
+    """The app serving one site from its data under ``data_dir`` (or the shipped data)."""
+    if name in SITE_CLASSES:
+        return SiteApp(name, load_listings(data_dir, name))
+    if name == "zh_forum":
+        return ZhForum(name, load_forum(_data_for(data_dir, name, "forum.json"), name))
+    cls = {"vi_api": ViApi, "hostile": Hostile}[name]
+    return cls(name, load_listings(_data_for(data_dir, name, "listings.json"), name))
+
+
+def _data_for(data_dir, name, filename):
+    """Test fixtures may bring only the marketplaces' data: the other sites use the shipped data."""
+    return data_dir if (Path(data_dir) / name / filename).exists() else DATA_DIR
+
+
 class DemoSites:
     """Serve every site in ``SITES`` from daemon threads until ``stop()`` (or the end of ``with``).
 
     ``ports`` maps a site to its port; a missing site, None or 0 means an ephemeral port.
     """
 
-    def __init__(self, host="127.0.0.1", ports=None, data_dir=None):
+    def __init__(self, host="127.0.0.1", ports=None, data_dir=None, names=SITES):
         data_dir = data_dir or DATA_DIR
-        self.apps = {name: SiteApp(name, load_listings(data_dir, name)) for name in SITES}
+        self.names = tuple(names)
+        self.apps = {name: make_app(name, data_dir) for name in self.names}
         self.requests = []  # appended under a lock by the server threads
         self._lock = threading.Lock()
         self._servers = []
         try:
-            for name in SITES:
+            for name in self.names:
                 server = ThreadingHTTPServer((host, (ports or {}).get(name) or 0), Handler)
                 server.daemon_threads = True
                 server.app, server.record = self.apps[name], self._record
@@ -174,7 +222,7 @@ class DemoSites:
             self.stop()
             raise
         self.urls = {
-            name: f"http://{host}:{s.server_port}" for name, s in zip(SITES, self._servers)
+            name: f"http://{host}:{s.server_port}" for name, s in zip(self.names, self._servers)
         }
 
     def _record(self, record):
@@ -182,13 +230,16 @@ class DemoSites:
             self.requests.append(record)
 
     def detail_url(self, name, listing):
-        return self.urls[name] + self.apps[name].site.detail_path(listing)
+        app = self.apps[name]
+        return self.urls[name] + getattr(app, "site", app).detail_path(listing)
 
     @property
     def bad_urls(self):
         """``{site: {kind: url}}`` for every page in ``BAD_PAGES`` that the data has."""
         urls = {}
         for name, pages in BAD_PAGES.items():
+            if name not in self.apps:
+                continue
             listings = self.apps[name].listings
             urls[name] = {
                 kind: self.urls[name] + where

@@ -54,7 +54,8 @@ def make_engine(url: str) -> Engine:
         return engine
     if sa_url.get_backend_name() == "postgresql" and sa_url.drivername == "postgresql":
         sa_url = sa_url.set(drivername="postgresql+psycopg")
-    return create_engine(sa_url, pool_pre_ping=True)
+    # Analysts, workers and the web UI share one engine per process: room for a few dozen sessions.
+    return create_engine(sa_url, pool_pre_ping=True, pool_size=10, max_overflow=30)
 
 
 def alembic_config(engine: Engine):  # noqa: ANN201 - alembic.config.Config

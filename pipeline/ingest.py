@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from enum import Enum
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from crawlers.items import ListingItem
+from crawlers.items import GoneItem, ListingItem
 from pipeline.models import CrawlRun, Listing, Site, Snapshot
 
 
@@ -23,6 +23,7 @@ class Outcome(str, Enum):
     new = "new"
     changed = "changed"
     unchanged = "unchanged"
+    reappeared = "reappeared"  # content unchanged, but it had been marked removed
 
 
 @dataclass(frozen=True)
@@ -57,19 +58,23 @@ def store_item(session: Session, site: Site, item: ListingItem, crawl_run: Crawl
     """Insert or update one listing; add a snapshot when it is new or its content changed."""
     now = item.fetched_at or datetime.now(timezone.utc)
     digest = content_hash(item)
-    listing = session.scalar(
-        select(Listing).where(Listing.site_id == site.id, Listing.external_id == item.external_id)
-    )
+    listing = _find(session, site, item.external_id)
     if listing is None:
+        # Another crawler process may insert the same listing at the same moment: the unique
+        # constraint then fails this transaction, and the caller retries it (StorePipeline does).
         listing = Listing(site_id=site.id, external_id=item.external_id, first_seen=now, extras={})
         session.add(listing)
         outcome = Outcome.new
-    elif listing.content_hash != digest:
-        outcome = Outcome.changed
     else:
-        listing.last_seen = now
+        outcome = Outcome.changed if listing.content_hash != digest else Outcome.unchanged
+    if listing.removed_at is not None:
+        listing.removed_at = listing.removed_reason = None
+        if outcome is Outcome.unchanged:
+            outcome = Outcome.reappeared
+    if outcome in (Outcome.unchanged, Outcome.reappeared):
+        listing.last_seen = max(listing.last_seen, now) if listing.last_seen else now
         listing.url = item.url
-        return Stored(listing.id, Outcome.unchanged)
+        return Stored(listing.id, outcome)
 
     listing.url = item.url
     listing.title = item.title
@@ -84,10 +89,9 @@ def store_item(session: Session, site: Site, item: ListingItem, crawl_run: Crawl
     listing.last_seen = now
     listing.content_hash = digest
     listing.extras = {**(listing.extras or {}), **item.extras}
-    session.flush()
     session.add(
         Snapshot(
-            listing_id=listing.id,
+            listing=listing,
             crawl_run_id=crawl_run.id if crawl_run else None,
             url=item.url,
             fetched_at=now,
@@ -99,7 +103,35 @@ def store_item(session: Session, site: Site, item: ListingItem, crawl_run: Crawl
             content_hash=digest,
         )
     )
+    session.flush()  # one round trip: the listing (if new) and its snapshot
     return Stored(listing.id, outcome)
+
+
+def _find(session: Session, site: Site, external_id: str) -> Listing | None:
+    return session.scalar(select(Listing).where(Listing.site_id == site.id, Listing.external_id == external_id))
+
+
+def mark_gone(session: Session, site: Site, item: GoneItem) -> int | None:
+    """A detail page answered 404/410: mark the listing it showed removed; its id, or None."""
+    listing = _find(session, site, item.external_id) or session.scalar(
+        select(Listing).where(Listing.site_id == site.id, Listing.url == item.url).limit(1)
+    )
+    if listing is None:
+        return None
+    if listing.removed_at is None:
+        listing.removed_at = item.fetched_at or datetime.now(timezone.utc)
+        listing.removed_reason = f"http_{item.status}"
+    return listing.id
+
+
+def mark_unlisted_removed(session: Session, site_id: int, crawl_started: datetime, now: datetime | None = None) -> int:
+    """After a full crawl of a site: listings it did not see any more are marked removed."""
+    result = session.execute(
+        update(Listing)
+        .where(Listing.site_id == site_id, Listing.removed_at.is_(None), Listing.last_seen < crawl_started)
+        .values(removed_at=now or datetime.now(timezone.utc), removed_reason="not_listed")
+    )
+    return result.rowcount or 0
 
 
 def snapshot_body(snapshot: Snapshot) -> bytes:

