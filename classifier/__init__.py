@@ -8,11 +8,14 @@ Knows nothing of databases or Scrapy, and imports neither ``pipeline`` nor ``cra
     # -> [{"score": 0.97, "flag": True, "category": "ivory", "lang": "zh", "evidence": [...]}]
 """
 
-from .bundle import Model, ModelIntegrityError, load_model
+from .baseline import KeywordBaseline
+from .bundle import Model, ModelIntegrityError, load_model, predict_many
 from .corpus import CorpusError, read_corpus
+from .embed import EmbeddingTransformer
 from .labels import CATEGORIES, LANGS
 from .model import WildwatchClassifier
 from .train import train_model
 
-__all__ = ["CATEGORIES", "LANGS", "CorpusError", "Model", "ModelIntegrityError",
-           "WildwatchClassifier", "load_model", "read_corpus", "train_model"]
+__all__ = ["CATEGORIES", "LANGS", "CorpusError", "EmbeddingTransformer", "KeywordBaseline", "Model",
+           "ModelIntegrityError", "WildwatchClassifier", "load_model", "predict_many",
+           "read_corpus", "train_model"]

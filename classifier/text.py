@@ -47,12 +47,13 @@ _HANDLE_ID_RE = re.compile(
     r"signal|viber|ig|insta(?:gram)?|fb|facebook|qq|kakao|skype|snap(?:chat)?|id)"
     r"\s*(?:id|号)?\s*[:：=]\s*)(?!__)([a-z0-9][a-z0-9_.\-]{2,40})")
 
-_TRAD_RE = None  # compiled lazily: a character class of every traditional-only character
+_TRAD = None  # built lazily: the set of traditional-only characters
 _T2S = None
+_QUOTES = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"'})
 
 
 def _t2s_tools():
-    global _TRAD_RE, _T2S
+    global _TRAD, _T2S
     if _T2S is None:
         from pathlib import Path
 
@@ -64,17 +65,17 @@ def _t2s_tools():
             parts = line.split()
             if len(parts) >= 2 and len(parts[0]) == 1 and parts[0] != parts[1]:
                 trad.add(parts[0])
-        _TRAD_RE = re.compile("[" + "".join(sorted(trad)) + "]")
+        _TRAD = frozenset(trad)
         _T2S = opencc.OpenCC("t2s")
-    return _TRAD_RE, _T2S
+    return _TRAD, _T2S
 
 
 def to_simplified(text: str) -> str:
     """Traditional Chinese -> simplified (OpenCC's t2s tables, phrase-aware), for matching.
 
-    Text without a traditional-only character is returned as it is (one regex scan)."""
-    trad_re, t2s = _t2s_tools()
-    if not trad_re.search(text):
+    Text without a traditional-only character is returned as it is (one set scan)."""
+    trad, t2s = _t2s_tools()
+    if trad.isdisjoint(text):
         return text
     return t2s.convert(text)
 
@@ -86,7 +87,7 @@ def normalise(text: str | None) -> str:
     collapsed."""
     if not text:
         return ""
-    s = unicodedata.normalize("NFKC", text).lower()
+    s = unicodedata.normalize("NFKC", text).lower().translate(_QUOTES)
     s = _INVISIBLE_RE.sub("", s)
     if _HAN_RE.search(s):
         s = to_simplified(s)
@@ -135,6 +136,10 @@ _SEP = r"[\s.\-*_·•~|/\\,+:#=^'\"`]"
 _CJK_SPLIT_RE = re.compile(
     rf"(?<![{_CJK}])[{_CJK}](?:{_SEP}+[{_CJK}](?![{_CJK}]))*{_SEP}+[{_CJK}]")
 _SEP_RE = re.compile(_SEP)
+# CJK characters joined by symbols (not spaces): 老象.牙, 穿*山*甲片, 犀|牛|角
+_CJK_SYM = r"[.\-*_·•~|\\+#=^'\"`]"
+_CJK_SYM_RE = re.compile(rf"[{_CJK}](?:{_CJK_SYM}+[{_CJK}])+")
+_CJK_SYM_SEP_RE = re.compile(_CJK_SYM)
 # single letters joined by non-space separators: n.g.à, s-ừ-n-g, i*v*o*r*y
 _DOTTED_RE = re.compile(r"(?<!\w)(?:[^\W\d_][.\-*_·•~|/+]+){1,}[^\W\d_](?!\w)")
 # runs of >= 3 single letters separated by single spaces: "r h i n o"
@@ -216,6 +221,7 @@ def deobfuscate(text: str, lang: str | None = None) -> str:
     if _HOMOGLYPH_RE.search(s):
         s = s.translate(_HOMOGLYPHS)
     s = _CJK_SPLIT_RE.sub(lambda m: _SEP_RE.sub("", m.group(0)), s)
+    s = _CJK_SYM_RE.sub(lambda m: _CJK_SYM_SEP_RE.sub("", m.group(0)), s)
     s = _DOTTED_RE.sub(lambda m: _SEPS_ONLY.sub("", m.group(0)), s)
     s = _SPACED_RE.sub(lambda m: m.group(0).replace(" ", ""), s)
     s = _LEET_RE.sub(_unleet, s)
@@ -259,6 +265,14 @@ def vi_syllable_share(text: str) -> float:
     if len(words) < _VI_SYLLABLE_MIN_WORDS:
         return 0.0
     return sum(1 for w in words if _VI_SYLLABLE_RE.fullmatch(w)) / len(words)
+# English function words: ASCII text where they are frequent is English, without asking lingua
+# (lingua costs ~0.3 ms a listing; these two checks ~10 µs)
+_EN_FUNCTION = frozenset(["the", "a", "an", "and", "or", "of", "for", "to", "in", "on", "at", "with", "is", "are", "was", "were", "be", "been", "this", "that", "these", "it", "its", "my", "me", "i", "you", "your", "we", "our", "they", "their", "he", "she", "his", "her", "will", "can", "could", "would", "should", "not", "no", "from", "by", "as", "if", "have", "has", "had", "do", "does", "did", "please", "only", "just", "very", "new", "used", "any", "all", "some", "one", "what", "how", "who", "which"])
+_EN_FUNCTION_SHARE = 0.15
+# ASCII text with at most this share of possible Vietnamese syllables is English (on the corpus,
+# English listings reach 0.46, Vietnamese without diacritics stay above 0.65; lingua decides in
+# between). Among zh / vi / en, plain ASCII that is neither Chinese nor Vietnamese is English.
+_EN_MAX_VI_SHARE = 0.5
 _MIN_RELATIVE_DISTANCE = 0.1
 _MIN_CONFIDENCE = 0.6
 _DETECT_CHARS = 400
@@ -279,8 +293,14 @@ def detect_lang(text: str | None) -> str:
     """"zh" | "vi" | "en" | "other".
 
     Cheap shortcuts first (share of CJK characters; letters only Vietnamese uses; share of words
-    that are Vietnamese syllables, for Vietnamese typed without diacritics), then lingua
-    restricted to the three languages; "other" when there are no letters or lingua is unsure."""
+    that are Vietnamese syllables, for Vietnamese typed without diacritics; share of English
+    function words in ASCII text), then lingua restricted to the three languages; "other" when
+    there are no letters or lingua is unsure.
+
+    Mixed text gets the language that carries it: a Chinese listing with English brand names is
+    "zh" as soon as 30% of its letters are Chinese characters; an English or Vietnamese listing
+    that quotes Chinese is tokenised with jieba for its Chinese runs as well (see
+    ``tokenize.token_streams``), so the language decides the main tokenizer, not what is seen."""
     if not text:
         return "other"
     s = unicodedata.normalize("NFC", text[:_DETECT_CHARS])
@@ -295,6 +315,12 @@ def detect_lang(text: str | None) -> str:
         return "other"
     if vi_syllable_share(s) >= _VI_SYLLABLE_SHARE:
         return "vi"
+    if s.isascii():
+        words = _ASCII_WORD_RE.findall(s.lower())
+        if len(words) >= 4 and (
+                sum(w in _EN_FUNCTION for w in words) / len(words) >= _EN_FUNCTION_SHARE
+                or vi_syllable_share(s) < _EN_MAX_VI_SHARE):
+            return "en"
     from lingua import Language
 
     values = _detector().compute_language_confidence_values(s[:_LINGUA_CHARS])

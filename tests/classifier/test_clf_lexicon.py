@@ -67,4 +67,72 @@ def test_lexicon_pickles(lex):
     import pickle
 
     again = pickle.loads(pickle.dumps(lex))
-    assert again.match("ivory tusk").category_hits["ivory"] == 2
+    assert again.match("ivory and a tusk").category_hits["ivory"] == 2
+
+
+def test_species_lexicon_has_names_facts_and_sources(lex):
+    m = lex.match("bán tê tê java, Manis javanica, 马来穿山甲, Sunda Pangolin")
+    assert m.category_hits["pangolin"] >= 4
+    fact = lex.fact("manis javanica")
+    assert fact.startswith("Manis javanica:") and "CITES I" in fact and "VN IB" in fact
+    assert lex.fact("马来穿山甲") == fact
+    assert any(s.startswith("species:") for s in lex.sources)
+    assert lex.match("闭壳龟属").category_hits["turtle_tortoise"] >= 1       # a China taxon rule
+
+
+def test_species_file_entries_record_their_sources():
+    import json
+
+    from classifier.lexicon import LEXICON_DIR
+
+    doc = json.loads((LEXICON_DIR / "species.json").read_text(encoding="utf-8"))
+    assert len(doc["species"]) > 3000
+    by_sci = {e["sci"]: e for e in doc["species"]}
+    tiger = by_sci["Panthera tigris"]
+    assert tiger["category"] == "big_cat" and tiger["cites"] == "I" and tiger["cn"] == "I"
+    assert {"cites_2017", "china_2021"} <= set(tiger["sources"])
+    assert by_sci["Dalbergia cochinchinensis"]["category"] == "plant_timber"
+    assert all(e["sources"] for e in doc["species"])
+    assert set(doc["source_labels"]) >= {s for e in doc["species"] for s in e["sources"]}
+
+
+def _build_script():
+    """classifier/lexicon/ is a data folder beside the classifier.lexicon module: load the
+    script by path."""
+    import importlib.util
+
+    from classifier.lexicon import LEXICON_DIR
+
+    spec = importlib.util.spec_from_file_location("build_species", LEXICON_DIR / "build_species.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_category_mapping_from_taxonomy():
+    category_for = _build_script().category_for
+
+    assert category_for("Animalia", "Mammalia", "Proboscidea", "Elephantidae", "Loxodonta") == "ivory"
+    assert category_for("Animalia", "Mammalia", "Carnivora", "Felidae", "Panthera") == "big_cat"
+    assert category_for("Animalia", "Mammalia", "Carnivora", "Felidae", "Prionailurus") == "other_mammal"
+    assert category_for("Animalia", "Reptilia", "Testudines", "Geoemydidae", "Cuora") == "turtle_tortoise"
+    assert category_for("Animalia", "Actinopteri", "Syngnathiformes", "Syngnathidae", "Hippocampus") == "marine"
+    assert category_for("Plantae", "Magnoliopsida", "Fabales", "Leguminosae", "Dalbergia") == "plant_timber"
+    assert category_for("Animalia", "Insecta", "Lepidoptera", "Papilionidae", "Ornithoptera") is None
+
+
+def test_build_script_is_reproducible(tmp_path):
+    from classifier.lexicon import LEXICON_DIR
+
+    script = _build_script()
+    DEFAULT_DATA, main = script.DEFAULT_DATA, script.main
+    if not (DEFAULT_DATA / "cites_index_2017-04-21.csv.gz").exists():
+        pytest.skip("shared/data/species is not beside the repository")
+    out = tmp_path / "species.json"
+    assert main(["--out", str(out)]) == 0
+    assert out.read_bytes() == (LEXICON_DIR / "species.json").read_bytes()
+
+
+def test_trade_lexicon_is_merged(lex):
+    assert lex.match("tiger bone glue").category_hits["big_cat"] >= 1
+    assert lex.match("cash only, no lowballers").cue_hits["trade"] >= 2

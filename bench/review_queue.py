@@ -1,6 +1,6 @@
 """Review-queue latency at scale: claim-next and decide vs. a bare SELECT … LIMIT 1, same run.
 
-    python bench/queue.py [--listings 1000000] [--pending 100000] [--decided 50000] [--n 500]
+    python bench/review_queue.py [--listings 1000000] [--pending 100000] [--decided 50000] [--n 500]
                           [--backends sqlite,postgresql] [--pg-url postgresql://postgres@127.0.0.1:5432/test]
 
 For each backend: a fresh database (a temporary SQLite file; a new PostgreSQL database, dropped
@@ -23,9 +23,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# This file is bench/queue.py: keep it from shadowing the standard library's ``queue``.
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
 
 import argparse
@@ -172,7 +170,7 @@ def main() -> None:
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
-    print(f"bench/queue.py: {args.listings:,} listings, {args.pending:,} pending + {args.decided:,} decided review "
+    print(f"bench/review_queue.py: {args.listings:,} listings, {args.pending:,} pending + {args.decided:,} decided review "
           f"items, {args.n} timed operations of each kind")
     for backend in args.backends.split(","):
         if backend == "sqlite":
