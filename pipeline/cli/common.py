@@ -27,11 +27,12 @@ def user_errors() -> tuple[type[BaseException], ...]:
     from sqlalchemy.exc import ArgumentError, OperationalError
 
     from crawlers.profile import ProfileError
+    from pipeline.cli.demo_cmd import DemoPortsBusy
     from pipeline.cli.model_cmd import InputError
     from pipeline.queue import QueueError
 
     errors: list[type[BaseException]] = [
-        ProfileError, QueueError, InputError, ArgumentError, OperationalError, FileNotFoundError,
+        ProfileError, QueueError, InputError, DemoPortsBusy, ArgumentError, OperationalError, FileNotFoundError,
     ]
     try:
         from classifier import CorpusError, ModelIntegrityError

@@ -19,6 +19,10 @@ from pipeline.models import Listing, Prediction, ReviewItem, Site
 from pipeline.scoring import database_stats, score_listings, unscored_ids
 
 
+class DemoPortsBusy(ValueError):
+    """The demo's ports are taken (another demo still running?)."""
+
+
 def ensure_model(model_dir):  # noqa: ANN001, ANN201 - Path → classifier.Model
     """Load the model, training it from the repo's corpus first if the folder has none."""
     from classifier import load_model, read_corpus, train_model
@@ -63,7 +67,14 @@ def register(app: typer.Typer) -> None:
         db.engine  # migrate before the reactor starts  # noqa: B018
         model = ensure_model(default_model_dir())
         ports = {site: (port_base + i if port_base else 0) for i, site in enumerate(DEMO_SITES)}
-        with DemoSites(ports=ports, names=DEMO_SITES) as sites:
+        try:
+            servers = DemoSites(ports=ports, names=DEMO_SITES)
+        except OSError as exc:
+            raise DemoPortsBusy(
+                f"cannot serve the demo sites on ports {port_base}-{port_base + len(DEMO_SITES) - 1}: {exc.strerror}; "
+                "try --port-base 0 (any free port)"
+            ) from None
+        with servers as sites:
             err_console.print("demo sites: " + ", ".join(f"{k} {v}" for k, v in sites.urls.items()))
             profiles = [load_profile(site) for site in DEMO_SITES]
             progress, on_event, add = crawl_progress()
