@@ -98,10 +98,12 @@ def priority(
     now: datetime | None = None,
 ) -> float:
     """The documented formula (module docstring); rounded to 4 decimals."""
+    return _combine(score, severity(category, species, evidence), recency(seen, now), cluster_factor(cluster_size))
+
+
+def _combine(score: float, severity_: float, recency_: float, cluster: float) -> float:
     s = min(max(float(score), 0.0), 1.0)
-    v = severity(category, species, evidence)
-    value = 100.0 * s * (0.25 + 0.75 * v) * recency(seen, now) * cluster_factor(cluster_size)
-    return round(value, 4)
+    return round(100.0 * s * (0.25 + 0.75 * severity_) * recency_ * cluster, 4)
 
 
 def explain(
@@ -115,11 +117,11 @@ def explain(
     now: datetime | None = None,
 ) -> dict[str, float]:
     """The factors of ``priority`` (for the UI and ``queue next``)."""
+    v, r, c = severity(category, species, evidence), recency(seen, now), cluster_factor(cluster_size)
     return {
         "score": round(float(score), 4),
-        "severity": severity(category, species, evidence),
-        "recency": round(recency(seen, now), 4),
-        "cluster": round(cluster_factor(cluster_size), 4),
-        "priority": priority(score, category=category, evidence=evidence, species=species, seen=seen,
-                             cluster_size=cluster_size, now=now),
+        "severity": v,
+        "recency": round(r, 4),
+        "cluster": round(c, 4),
+        "priority": _combine(score, v, r, c),
     }
