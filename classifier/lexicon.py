@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import compress
 from pathlib import Path
 
 import yaml
@@ -43,6 +44,7 @@ TERM_LANGS = ("zh", "vi", "en", "any")
 # characters that make a Latin-script word (whole-word boundaries); Vietnamese letters included
 _WORD_CHARS = r"0-9a-z\u00c0-\u024f\u1e00-\u1eff"
 _TERM_WORD_RE = re.compile(rf"[{_WORD_CHARS}]+")
+_GROUP = re.Match.group
 _FREE_TERM_RE = re.compile("[\u2e80-\U0010ffff]")  # CJK, emoji ...: matched by character
 
 
@@ -243,20 +245,20 @@ class Lexicon:
     @staticmethod
     def _count(text: str, words, first_word, free, chars, first_chars) -> dict[str, int]:
         spans = []
-        toks = [(m.start(), m.end(), m.group()) for m in _TERM_WORD_RE.finditer(text)]
+        found = list(_TERM_WORD_RE.finditer(text))
+        toks = list(map(_GROUP, found))
         n = len(toks)
-        for i, (start, _end, w) in enumerate(toks):
-            lengths = first_word.get(w)
-            if not lengths:
-                continue
-            for k in lengths:
+        # only words that start some term are looked at (a C-level scan of the rest)
+        for i in compress(range(n), map(first_word.__contains__, toks)):
+            w = toks[i]
+            for k in first_word[w]:
                 if i + k > n:
                     continue
-                key = w if k == 1 else " ".join(t[2] for t in toks[i:i + k])
+                key = w if k == 1 else " ".join(toks[i:i + k])
                 canon = words.get(key)
                 if canon is not None:
-                    end = toks[i + k - 1][1]
-                    spans.append((start, start - end, canon))
+                    start = found[i].start()
+                    spans.append((start, start - found[i + k - 1].end(), canon))
         if first_chars is not None:
             for m in first_chars.finditer(text):
                 i = m.start()

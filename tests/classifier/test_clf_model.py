@@ -106,3 +106,33 @@ def test_without_embeddings_and_with_pyvi_everywhere(mini_records):
 def test_species_evidence_carries_facts(fitted):
     out = fitted.describe([{"title": "Bán tê tê java còn sống", "text": "Manis javanica, ib"}])[0]
     assert any("Manis javanica: CITES I" in e for e in out["evidence"])
+
+
+@pytest.mark.parametrize("analyzer", ["chars2-4", "chars1-3", "words2", "words3"])
+def test_numpy_ngram_counts_equal_the_per_string_path(mini_records, analyzer):
+    """The vectorised n-gram counting (CharNgramIndex / WordNgramIndex) gives exactly the
+    matrix of the plain string-by-string lookup, on listings with emoji, unseen characters and
+    words, NUL, a lone surrogate and empty text."""
+    import pickle
+
+    from classifier.features import CharNgrams, FastTfidfVectorizer, WordNgrams, prepare
+    from classifier.lexicon import default_lexicon
+
+    lex = default_lexicon()
+    train = prepare(mini_records, lex)
+    an = (CharNgrams(int(analyzer[5]), int(analyzer[7])) if analyzer.startswith("chars")
+          else WordNgrams(int(analyzer[5])))
+    vec = FastTfidfVectorizer(analyzer=an, sublinear_tf=True, dtype=np.float32).fit(train)
+    odd = [{"title": "🐘🐘 牙 ivory ivory", "text": "unseen ⟁⟁ 龘 chars zyzzyva"},
+           {"title": "", "text": "x"}, {"title": "a\x00b", "text": "ngà\ud800voi"},
+           "犀.牛.角 n g à v o i 1v0ry", ""]
+    docs = train + prepare(odd, lex)
+    fast = vec.transform(docs)
+    assert vec._index() is not None                  # the numpy path was taken
+    slow = vec._tfidf.transform(vec._count_with_dict(docs), copy=False)
+    assert fast.shape == slow.shape and fast.nnz > 0
+    assert abs(fast - slow).max() < 1e-6
+    # the index is derived, never pickled, and rebuilt after loading
+    again = pickle.loads(pickle.dumps(vec))
+    assert "_index_" not in again.__dict__
+    assert abs(again.transform(docs) - slow).max() < 1e-6

@@ -106,3 +106,34 @@ def test_deobfuscate_emoji_lookalikes_and_symbols(raw, lang, expected):
 ])
 def test_detect_lang_mixed_text(text, lang):
     assert detect_lang(normalise(text)) == lang
+
+
+def test_lone_surrogates_and_control_characters_are_neutralised():
+    from classifier.text import normalise as norm
+
+    out = norm('Ng\u00e0\ud800 voi\x00\x07 b\u00e1n')
+    assert "\ud800" not in out and "\x00" not in out and "\x07" not in out
+    assert out == "ngà\ufffd voi bán"
+    out.encode("utf-8")   # encodable again: nothing downstream chokes on it
+
+
+def test_fast_traditional_to_simplified_equals_opencc_on_the_corpus():
+    """The character-table path of to_simplified gives OpenCC's result wherever it is taken
+    (every traditional corpus listing and each line of OpenCC's own phrase table), and the
+    phrase-dependent characters still go through OpenCC."""
+    import json
+    from pathlib import Path
+
+    from classifier.text import _t2s_tools, to_simplified
+
+    t2s = _t2s_tools()
+    corpus = Path(__file__).resolve().parents[2] / "classifier" / "data" / "corpus"
+    texts = [f"{r['title']}\n{r['text']}" for f in sorted(corpus.glob("zh*.jsonl"))
+             for r in map(json.loads, f.read_text(encoding="utf-8").splitlines())]
+    folder = Path(__import__("opencc").__file__).parent / "dictionary"
+    texts += [line.split()[0] for line in
+              (folder / "TSPhrases.txt").read_text(encoding="utf-8").splitlines() if line.strip()]
+    trad = [t for t in texts if not t2s.trad.isdisjoint(t)]
+    fast = [t for t in trad if t2s.phrasal.isdisjoint(t)]
+    assert len(fast) > 50 and len(trad) > len(fast)
+    assert [to_simplified(t) for t in trad] == [t2s.opencc.convert(t) for t in trad]

@@ -46,3 +46,44 @@ def test_vi_segmenter_learns_compounds_from_pyvi():
     # the streams with a segmenter: words + diacritic-free syllables
     words, shadow = token_streams(normalise("bán sừng tê giác"), "vi", seg)
     assert "sừng_tê_giác" in words and shadow == ["ban", "sung", "te", "giac"]
+
+
+def test_rjieba_cuts_the_chinese_corpus_exactly_as_python_jieba():
+    """The fast engine (jieba-rs) must not change a single token: same dictionary, same lexicon
+    user words, HMM off — checked on every Chinese listing of the corpus."""
+    import logging
+    from pathlib import Path
+
+    import jieba
+    import pytest
+
+    rjieba = pytest.importorskip("rjieba")
+    from classifier import read_corpus
+    from classifier.lexicon import default_lexicon
+
+    corpus = Path(__file__).resolve().parents[2] / "classifier" / "data" / "corpus"
+    texts = [normalise(f"{r['title']}\n{r['text']}")
+             for r in read_corpus(sorted(corpus.glob("zh*.jsonl")))]
+    words = default_lexicon().zh_terms()
+    jieba.setLogLevel(logging.WARNING)
+    py = jieba.Tokenizer()
+    rs = rjieba.Jieba()
+    for w in words:
+        py.add_word(w)
+        rs.add_word(w, None, None)
+    differ = [t for t in texts if py.lcut(t, HMM=False) != rs.cut(t, False)]
+    assert len(texts) >= 500 and not differ, differ[:3]
+
+
+def test_forced_python_jieba_engine_gives_the_same_tokens(monkeypatch):
+    import classifier.tokenize as tk
+
+    text = normalise("出白货手镯 犀牛角杯 私聊，懂的来")
+    add_zh_words(["白货", "犀牛角杯"])
+    fast = tk.zh_tokens(text)
+    monkeypatch.setattr(tk, "_engine", None)
+    monkeypatch.setenv("WILDWATCH_JIEBA", "python")
+    assert tk.zh_tokens(text) == fast and tk.jieba_engine() == "jieba"
+    monkeypatch.setattr(tk, "_engine", None)
+    monkeypatch.delenv("WILDWATCH_JIEBA")
+    assert tk.jieba_engine() == "rjieba"
