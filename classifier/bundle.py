@@ -92,6 +92,7 @@ def predict_many(model: Model, records, *, n_jobs: int = 1, batch_size: int = 51
     if n_jobs <= 1 or len(records) < 2 * batch_size or "fork" not in mp.get_all_start_methods():
         return model.predict(records)
     chunks = [records[i:i + batch_size] for i in range(0, len(records), batch_size)]
+    model.estimator.warm_up()
     _WORKER_MODEL = model
     try:
         with mp.get_context("fork").Pool(n_jobs) as pool:

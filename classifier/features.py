@@ -425,7 +425,20 @@ class NBLogCountRatio(TransformerMixin, BaseEstimator):
     def transform(self, X):
         check_is_fitted(self, "r_")
         X = sp.csr_matrix(X)
-        return sp.hstack([X, X @ sp.diags(self.r_.astype(X.dtype))], format="csr")
+        X.sum_duplicates()           # canonical: sorted indices, as hstack would give
+        # [X, X * r] row by row, built directly (scipy's hstack of a product costs 3x this)
+        n_rows, n = X.shape
+        counts = np.diff(X.indptr)
+        row_start = np.repeat(X.indptr[:-1], counts)
+        pos = np.arange(X.nnz) + row_start           # first copy: after the row's earlier half
+        indices = np.empty(2 * X.nnz, dtype=X.indices.dtype)
+        data = np.empty(2 * X.nnz, dtype=X.data.dtype)
+        indices[pos] = X.indices
+        data[pos] = X.data
+        second = pos + np.repeat(counts, counts)
+        indices[second] = X.indices + n
+        data[second] = X.data * self.r_.astype(X.dtype)[X.indices]
+        return sp.csr_matrix((data, indices, 2 * X.indptr), shape=(n_rows, 2 * n))
 
     def get_feature_names_out(self, input_features=None):
         check_is_fitted(self, "r_")

@@ -179,6 +179,7 @@ _SEP = r"[\s.\-*_·•~|/\\,+:#=^'\"`]"
 _CJK_SPLIT_RE = re.compile(
     rf"(?<![{_CJK}])[{_CJK}](?:{_SEP}+[{_CJK}](?![{_CJK}]))*{_SEP}+[{_CJK}]")
 _SEP_RE = re.compile(_SEP)
+_CJK_ANY_RE = re.compile(f"[{_CJK}]")
 # CJK characters joined by symbols (not spaces): 老象.牙, 穿*山*甲片, 犀|牛|角
 _CJK_SYM = r"[.\-*_·•~|\\+#=^'\"`]"
 _CJK_SYM_RE = re.compile(rf"[{_CJK}](?:{_CJK_SYM}+[{_CJK}])+")
@@ -263,8 +264,9 @@ def deobfuscate(text: str, lang: str | None = None) -> str:
     s = text
     if _HOMOGLYPH_RE.search(s):
         s = s.translate(_HOMOGLYPHS)
-    s = _CJK_SPLIT_RE.sub(lambda m: _SEP_RE.sub("", m.group(0)), s)
-    s = _CJK_SYM_RE.sub(lambda m: _CJK_SYM_SEP_RE.sub("", m.group(0)), s)
+    if _CJK_ANY_RE.search(s):   # two scans that only Chinese / Japanese text needs
+        s = _CJK_SPLIT_RE.sub(lambda m: _SEP_RE.sub("", m.group(0)), s)
+        s = _CJK_SYM_RE.sub(lambda m: _CJK_SYM_SEP_RE.sub("", m.group(0)), s)
     s = _DOTTED_RE.sub(lambda m: _SEPS_ONLY.sub("", m.group(0)), s)
     s = _SPACED_RE.sub(lambda m: m.group(0).replace(" ", ""), s)
     s = _LEET_RE.sub(_unleet, s)

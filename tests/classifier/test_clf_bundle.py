@@ -123,3 +123,22 @@ def test_retraining_replaces_folder_atomically(toy_model_dir, mini_records, tmp_
     second = train_model(mini_records, out, name="b", n_splits=0, embedding=None)
     assert load_model(out).version == second.version != first.version
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]
+
+
+def test_predict_many_in_worker_processes_equals_one_process(mini_records):
+    """Forked workers (the embedding-free path) give exactly the single-process results, in
+    order; the estimator is warmed up first so that workers share lingua's models and the
+    n-gram indexes instead of loading them each."""
+    from classifier import WildwatchClassifier, predict_many
+    from classifier.text import _detector
+
+    est = WildwatchClassifier(cv=3, target_recall=0.9, embedding=None).fit(
+        mini_records, [r["label"] for r in mini_records],
+        categories=[r["category"] for r in mini_records])
+    model = Model(est, {"version": "t", "threshold": est.threshold_})
+    records = [dict(r, title=f"{r['title']} #{i}") for i in range(8) for r in mini_records]
+    _detector.cache_clear()
+    many = predict_many(model, records, n_jobs=2, batch_size=32)
+    assert _detector.cache_info().currsize == 1          # loaded in the parent, before the fork
+    assert many == model.predict(records)
+    assert len(many) == len(records) >= 64

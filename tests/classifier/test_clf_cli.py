@@ -49,3 +49,14 @@ def test_train_refuses_half_a_corpus(mini_path, tmp_path):
     result = runner.invoke(app, ["train", str(bad), "--out", str(out)])
     assert result.exit_code != 0 and f"{bad}:41" in result.stderr
     assert not out.exists()
+
+
+def test_train_without_data_arguments_uses_the_corpus_files(mini_path, tmp_path, monkeypatch):
+    from pipeline.cli import model_cmd
+
+    monkeypatch.setattr(model_cmd, "corpus_files", lambda: [mini_path])
+    out = tmp_path / "m"
+    result = runner.invoke(app, ["train", "--out", str(out), "--folds", "0", "--embedding", "none"])
+    assert result.exit_code == 0, result.output
+    meta = json.loads((out / "meta.json").read_text(encoding="utf-8"))
+    assert meta["data"]["n"] == len(mini_path.read_text(encoding="utf-8").splitlines())

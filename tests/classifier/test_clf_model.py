@@ -136,3 +136,27 @@ def test_numpy_ngram_counts_equal_the_per_string_path(mini_records, analyzer):
     again = pickle.loads(pickle.dumps(vec))
     assert "_index_" not in again.__dict__
     assert abs(again.transform(docs) - slow).max() < 1e-6
+
+
+def test_nb_copy_equals_the_stacked_product():
+    """NBLogCountRatio.transform builds [X, X * r] directly; it must equal scipy's hstack of the
+    product, also with empty rows and unsorted / duplicate entries in the input."""
+    import scipy.sparse as sp
+
+    from classifier.features import NBLogCountRatio
+
+    rng = np.random.default_rng(3)
+    X = sp.random(40, 25, density=0.2, format="csr", random_state=3, dtype=np.float32)
+    y = rng.integers(0, 2, 40)
+    nb = NBLogCountRatio().fit(X, y)
+    # row 0 unsorted, row 5 with a duplicate column (the CSR constructor keeps both as given)
+    indptr = np.zeros(41, dtype=np.int32)
+    indptr[1:] = 2
+    indptr[6:] = 5
+    messy = sp.csr_matrix((np.arange(1, 6, dtype=np.float32), np.array([7, 2, 9, 9, 1]), indptr),
+                          shape=(40, 25))
+    for M in (X, messy, sp.csr_matrix((40, 25), dtype=np.float32)):
+        got = nb.transform(M.copy())
+        want = sp.hstack([M, M @ sp.diags(nb.r_.astype(M.dtype))], format="csr")
+        assert got.shape == (40, 50) and got.has_sorted_indices
+        assert abs(got - want).max() < 1e-6

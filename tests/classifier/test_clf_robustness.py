@@ -77,9 +77,9 @@ SHORT_NEGATIVES = ["象牙白连衣裙 M码", "树脂仿象牙摆件 工艺品",
 
 
 def test_short_plain_ads(model):
-    """One-line ads are rare in the corpus (zh median 58 characters, but few bare "X for sale");
-    these probes were used to choose the lexicon weight (0.5; see model.py), so this is a
-    regression guard, not an unbiased measurement."""
+    """Bare one-line ads. These probes were used to choose the lexicon weight on the
+    1,800-listing corpus (docs/classifier.md, "Choices"), so this is a regression guard, not an
+    unbiased measurement; since round 3 of the corpus its one-liners are measured by CV."""
     pos = model.predict(SHORT_POSITIVES)
     neg = model.predict(SHORT_NEGATIVES)
     assert sum(o["flag"] for o in pos) >= 8, [(t, round(o["score"], 3)) for t, o in zip(SHORT_POSITIVES, pos)]
