@@ -1,7 +1,7 @@
 """Language-aware tokens: jieba for Chinese, pyvi for Vietnamese, a regex for the rest.
 
 Chinese goes through jieba's algorithm and dictionary as implemented by **jieba-rs** (the
-``rjieba`` binding): on the 600 Chinese corpus listings it cuts every listing exactly as Python
+``rjieba`` binding): on the 900 Chinese corpus listings it cuts every listing exactly as Python
 jieba does (HMM off, same user words; ``tests/classifier/test_clf_tokenize.py`` checks) and is
 ~16x faster — jieba was the costliest step of scoring without embeddings. Where no ``rjieba``
 wheel installs, Python jieba is used (``WILDWATCH_JIEBA=python`` forces it).
