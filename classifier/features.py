@@ -168,6 +168,7 @@ class IntTable:
 
     def __init__(self, keys: np.ndarray, values: np.ndarray):
         keys = np.asarray(keys, dtype=np.int64)
+        values = np.asarray(values, dtype=np.int64)
         self.bits = max(4, int(len(keys) * 4 - 1).bit_length())
         self.mask = (1 << self.bits) - 1
         self.keys = np.full(1 << self.bits, self.EMPTY, dtype=np.int64)
@@ -180,7 +181,7 @@ class IntTable:
             cand, cs = pending[free], s[free]
             taken, first = np.unique(cs, return_index=True)   # one key per free slot
             self.keys[taken] = keys[cand[first]]
-            self.values[taken] = np.asarray(values)[cand[first]]
+            self.values[taken] = values[cand[first]]
             placed = np.zeros(len(keys), dtype=bool)
             placed[cand[first]] = True
             pending = pending[~placed[pending]]
@@ -262,7 +263,6 @@ class CharNgramIndex:
         chars = sorted({c for gram in vocabulary for c in gram})
         self.base = len(chars) + 1
         self.usable = self.base ** hi < 2 ** 62
-        self.lo, self.hi = lo, hi
         if not self.usable:
             return
         cps = np.fromiter(map(ord, chars), dtype=np.int64, count=len(chars))
@@ -309,10 +309,13 @@ class WordNgramIndex:
             parts = gram.split(" ")
             if len(parts) == 1:
                 continue
+            if len(parts) > n:
+                self.usable = False
+                return
             key = 0
             for p in parts:
                 c = vocabulary.get(p)
-                if c is None or len(parts) > n:
+                if c is None:
                     self.usable = False
                     return
                 key = key * self.base + c + 1

@@ -67,7 +67,7 @@ _QUOTES = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"'})
 
 @dataclass(frozen=True)
 class _T2S:
-    trad: frozenset       # traditional-only characters
+    trad: frozenset       # traditional-only characters (the table's keys, as a set to scan)
     table: dict           # str.translate table: each one -> its first simplified form
     phrasal: frozenset    # characters whose conversion may depend on the phrase around them
     opencc: object        # opencc.OpenCC("t2s")
@@ -86,11 +86,10 @@ def _t2s_tools() -> _T2S:
 
     folder = Path(opencc.__file__).parent / "dictionary"
     table: dict[int, str] = {}
-    trad, phrasal = set(), set()
+    phrasal = set()
     for line in (folder / "TSCharacters.txt").read_text(encoding="utf-8").splitlines():
         parts = line.split()
         if len(parts) >= 2 and len(parts[0]) == 1 and parts[0] != parts[1]:
-            trad.add(parts[0])
             table[ord(parts[0])] = parts[1]
             if len(parts) > 2:
                 phrasal.add(parts[0])
@@ -103,7 +102,7 @@ def _t2s_tools() -> _T2S:
             phrasal.update(src)
         else:
             phrasal.update(c for c, t in zip(src, dst) if c.translate(table) != t)
-    return _T2S(frozenset(trad), table, frozenset(phrasal), opencc.OpenCC("t2s"))
+    return _T2S(frozenset(map(chr, table)), table, frozenset(phrasal), opencc.OpenCC("t2s"))
 
 
 def to_simplified(text: str) -> str:
