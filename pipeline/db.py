@@ -68,7 +68,7 @@ def alembic_config(engine: Engine):  # noqa: ANN201 - alembic.config.Config
 
 
 def current_revision(engine: Engine) -> str | None:
-    """The database's revision(s), comma-separated when several branches are applied."""
+    """The database's revision (comma-separated if a database was left on unmerged branches)."""
     from alembic.runtime.migration import MigrationContext
 
     with engine.connect() as conn:
@@ -77,14 +77,14 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def head_revision(engine: Engine) -> str | None:
-    """The newest revision(s) this code knows, comma-separated when branches are not yet merged."""
+    """The newest revision this code knows (the migrations have one head; a test checks it)."""
     from alembic.script import ScriptDirectory
 
     heads = ScriptDirectory.from_config(alembic_config(engine)).get_heads()
     return ",".join(sorted(heads)) or None
 
 
-def upgrade(engine: Engine, revision: str = "heads") -> None:
+def upgrade(engine: Engine, revision: str = "head") -> None:
     from alembic import command
 
     command.upgrade(alembic_config(engine), revision)

@@ -48,6 +48,7 @@ from pipeline.models import (
     Snapshot,
 )
 from pipeline.queue import QueueError
+from pipeline.sanitize import csv_safe
 
 
 class ExportError(QueueError):
@@ -56,13 +57,6 @@ class ExportError(QueueError):
 
 
 LABEL_MAP = {Label.illegal: "positive", Label.legal: "negative", Label.not_wildlife: "negative"}
-CSV_DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_safe(value: Any) -> str:
-    """A CSV cell that no spreadsheet runs as a formula."""
-    s = "" if value is None else str(value)
-    return "'" + s if s.startswith(CSV_DANGEROUS) else s
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -1,5 +1,5 @@
-"""Alembic environment: the engine comes from pipeline.db, or for the alembic CLI from
-$WILDWATCH_DB or sqlalchemy.url in alembic.ini."""
+"""Alembic environment: the engine comes from pipeline.db; for the alembic CLI from
+``-x db=URL``, then $WILDWATCH_DB, then sqlalchemy.url in alembic.ini."""
 
 import os
 
@@ -16,7 +16,8 @@ target_metadata = Base.metadata
 def run_migrations() -> None:
     engine = config.attributes.get("engine")
     if engine is None:
-        url = os.environ.get("WILDWATCH_DB") or config.get_main_option("sqlalchemy.url")
+        url = (context.get_x_argument(as_dictionary=True).get("db") or os.environ.get("WILDWATCH_DB")
+               or config.get_main_option("sqlalchemy.url"))
         engine = make_engine(url) if url else engine_from_config(
             config.get_section(config.config_ini_section, {}), poolclass=pool.NullPool
         )
